@@ -1,0 +1,141 @@
+"""Command-line interface for counsellors and admins: validate, ask, console, reindex, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from advisor.answer import Answer
+from advisor.config import ConfigError, Settings
+from advisor.wiring import (build_advisor, build_embeddings, build_index, build_knowledge, build_settings)
+from embeddings.index import IndexError_
+from embeddings.model import EmbeddingModelError
+from knowledge.loader import KnowledgeError, load_knowledge
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser with one subcommand per job."""
+    parser = argparse.ArgumentParser(prog="run_bot.py", description=(
+        "Career-guidance assistant for Kazakhstan's college applicants. With no command: the Telegram bot "
+        "when BOT_TOKEN is set, a console chat otherwise."))
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("bot", help="run the Telegram bot (needs BOT_TOKEN)")
+    sub.add_parser("console", help="chat with the advisor in the terminal")
+    validate = sub.add_parser("validate", help="check the knowledge base")
+    validate.add_argument("--json", action="store_true", help="print a JSON report")
+    ask = sub.add_parser("ask", help="answer a question (or '-' to read one question a line from stdin)")
+    ask.add_argument("question")
+    ask.add_argument("--lang", choices=["ru", "kk"])
+    ask.add_argument("--grade", type=int, choices=[9, 11])
+    ask.add_argument("--city")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question, one a line")
+    sub.add_parser("reindex", help="validate, then bring the vector index up to date")
+    evaluate = sub.add_parser("eval", help="run a question set and print hit@1, hit@3 and MRR")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; problems are reported in a sentence and a non-zero exit, never a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = build_settings()
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        command = args.command or ("bot" if settings.bot_token else "console")
+        return COMMANDS[command](settings, args)
+    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexError_) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
+    kb = load_knowledge(settings.resolve(settings.knowledge.path))
+    if args.json:
+        print(json.dumps(kb.summary(), ensure_ascii=False, indent=1))
+    else:
+        for problem in kb.problems:
+            print(problem)
+        counts = ", ".join(f"{kind} {n}" for kind, n in kb.counts().items())
+        print(f"{'OK' if kb.ok else 'FAILED'}: {counts}; regions {len(kb.regions())}; "
+              f"{sum(p.severity == 'error' for p in kb.problems)} errors, "
+              f"{sum(p.severity == 'warning' for p in kb.problems)} warnings")
+    return 0 if kb.ok else 1
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    advisor = build_advisor(settings)
+    questions = (line.strip() for line in sys.stdin) if args.question == "-" else iter([args.question])
+    for question in questions:
+        if args.question == "-" and not question:
+            continue
+        answer = advisor.ask(question, lang=args.lang, grade=args.grade, city=args.city)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(format_for_terminal(answer), flush=True)
+    return 0
+
+
+def cmd_console(settings: Settings, args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
+    print("Загружаю базу знаний… / Білім базасын жүктеп жатырмын…", flush=True)
+    advisor = build_advisor(settings)
+    print("Напишите вопрос (пустая строка или Ctrl+D — выход). / Сұрағыңызды жазыңыз (бос жол — шығу).")
+    for line in stdin:
+        if not line.strip():
+            break
+        print(format_for_terminal(advisor.ask(line)) + "\n", flush=True)
+    return 0
+
+
+def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    kb = build_knowledge(settings)
+    embeddings = build_embeddings(settings)
+    bar = tqdm(total=0, unit="record", desc="reindex")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    _, report = build_index(settings, kb, embeddings, progress)
+    bar.close()
+    print(report or "index is already up to date with the knowledge base")
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from advisor.evaluation import evaluate, format_report, load_cases
+
+    cases = load_cases(args.file)
+    report = evaluate(build_advisor(settings), cases)
+    print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report))
+    return 0
+
+
+def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.bot_token:
+        print("error: set the BOT_TOKEN environment variable to run the Telegram bot", file=sys.stderr)
+        return 2
+    from bot.app import run
+
+    return run(settings)
+
+
+def format_for_terminal(answer: Answer) -> str:
+    """The answer text with a one-line header for counsellors."""
+    return f"[{answer.lang}, {answer.intent}]\n{answer.answer}"
+
+
+COMMANDS = {"validate": cmd_validate, "ask": cmd_ask, "console": cmd_console, "reindex": cmd_reindex,
+            "eval": cmd_eval, "bot": cmd_bot}

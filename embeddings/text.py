@@ -1,0 +1,91 @@
+"""Text normalisation for search: transliteration, tokenising and stemming of Russian and Kazakh."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+KAZAKH_LETTERS = set("әғқңөұүһі")
+WORD = re.compile(r"[0-9a-zа-яёәғқңөұүһі]+", re.IGNORECASE)
+
+# Latin transliteration as teenagers type it; digraphs first so "sh" wins over "s".
+_LATIN_DIGRAPHS = [("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"),
+                   ("ts", "ц"), ("yu", "ю"), ("ya", "я"), ("yo", "ё"), ("ju", "ю"), ("ja", "я"),
+                   ("ng", "ң"), ("gh", "ғ")]
+_LATIN_SINGLE = dict(zip("abvgdezijklmnoprstufhcyqwx", "абвгдезийклмнопрстуфхцықуx"))
+_LATIN_SINGLE.update({"x": "кс", "w": "у", "q": "қ"})
+
+# Common Kazakh inflectional endings (case, plural, possessive, verb forms), longest first.
+_KAZAKH_ENDINGS = sorted({
+    "лардың", "лердің", "дардың", "дердің", "тардың", "тердің", "ларға", "лерге", "дарға", "дерге",
+    "тарға", "терге", "ларда", "лерде", "дарда", "дерде", "тарда", "терде", "лардан", "лерден",
+    "дардан", "дерден", "тардан", "терден", "ларды", "лерді", "дарды", "дерді", "тарды", "терді",
+    "лары", "лері", "дары", "дері", "тары", "тері", "лар", "лер", "дар", "дер", "тар", "тер",
+    "ның", "нің", "дың", "дің", "тың", "тің", "ға", "ге", "қа", "ке", "на", "не", "да", "де", "та", "те",
+    "дан", "ден", "тан", "тен", "нан", "нен", "ды", "ді", "ты", "ті", "ны", "ні", "мен", "бен", "пен",
+    "сы", "сі", "ым", "ім", "ың", "ің", "ыңыз", "іңіз", "мыз", "міз", "ға", "шы", "ші", "лық", "лік",
+    "дық", "дік", "тық", "тік", "ғым", "гім", "қым", "кім", "ғың", "гің", "уға", "уге", "у",
+}, key=len, reverse=True)
+
+_RUSSIAN = snowballstemmer.stemmer("russian")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, unify letters (ё→е) and drop control characters."""
+    text = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def is_mostly_latin(text: str) -> bool:
+    """True when the letters are mostly latin: the text is likely transliterated."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return False
+    latin = sum(1 for ch in letters if "a" <= ch.lower() <= "z")
+    return latin / len(letters) > 0.6
+
+
+def latin_to_cyrillic(text: str) -> str:
+    """Transliterate latin-typed Russian or Kazakh back to Cyrillic (e.g. «hachu na povara»)."""
+    out = text.lower()
+    for latin, cyr in _LATIN_DIGRAPHS:
+        out = out.replace(latin, cyr)
+    return "".join(_LATIN_SINGLE.get(ch, ch) for ch in out)
+
+
+def tokens(text: str) -> list[str]:
+    """Words of the text, normalised, with latin words transliterated to Cyrillic."""
+    words = WORD.findall(normalise(text))
+    return [latin_to_cyrillic(w) if w.isascii() and not w.isdigit() else w for w in words]
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    """Stem one word: Kazakh endings for Kazakh-looking words, the Snowball stemmer otherwise."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if KAZAKH_LETTERS & set(word):
+        return _strip_kazakh(word)
+    russian = _RUSSIAN.stemWord(word)
+    # Kazakh words without special letters (e.g. «колледжге», «мамандар») also lose Kazakh endings.
+    return _strip_kazakh(russian) if russian == word else russian
+
+
+def _strip_kazakh(word: str) -> str:
+    """Remove up to two Kazakh endings, keeping a stem of at least three letters."""
+    for _ in range(2):
+        for ending in _KAZAKH_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                word = word[: -len(ending)]
+                break
+        else:
+            break
+    return word
+
+
+def stemmed_tokens(text: str) -> list[str]:
+    """Stemmed words of the text, for BM25."""
+    return [stem(w) for w in tokens(text)]

@@ -1,0 +1,8 @@
+"""Entry point: the Telegram bot, or with a subcommand the console chat and the counsellor and admin tools."""
+
+import sys
+
+from advisor.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
