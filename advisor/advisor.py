@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -18,11 +19,11 @@ from knowledge.vocabulary import label
 # A hit counts as relevant when it shares a meaningful word with the question or is this close in meaning.
 DENSE_RELEVANT = 0.86
 MAX_COLLEGES_SHOWN = 6
+MAX_SOURCES_SHOWN = 4
 ALWAYS_FREE = ("free-first-qualification", "state-order")
-_STOP_STEMS = set(stemmed_tokens(
-    "я мне хочу на в и или как где что кто это после класс класса можно нужно какой какие какая есть по для "
-    "не ли бы же мен маған бар ма ме керек қалай қайда не кім сынып сыныптан кейін болады үшін және колледж "
-    "колледжи колледжге колледжде учиться учат оқу специальность мамандық профессия кәсіп работа жұмыс стать"))
+# Words too general to show that a record is about what the person asked.
+_STOP_STEMS = set(stemmed_tokens("специальность специальности мамандық мамандығы профессия профессию кәсіп "
+                                 "работа работать жұмыс учеба студент"))
 _INTENT_FOR_KIND = {"speciality": "suggest", "profession": "suggest", "college": "colleges",
                     "programme": "free", "admission": "admission", "faq": "faq"}
 
@@ -328,8 +329,8 @@ class _Composer:
                       for rid in self.used if isinstance(r := self.kb.get(rid), Programme)]
         sources = [self._source(self.kb.get(rid), score) for rid, score in self.used.items() if self.kb.get(rid)]
         if sources and answered:
-            text += f"\n\n{phrase('sources', self.lang)}: " + "; ".join(
-                dict.fromkeys(s.source for s in sources[:6]))
+            cited = dict.fromkeys(f"{s.title} — {short_source(s.source)}" for s in sources[:MAX_SOURCES_SHOWN])
+            text += f"\n\n{phrase('sources', self.lang)}:\n" + "\n".join(f"· {c}" for c in cited)
         return Answer(question=self.q.text, lang=self.lang, intent=intent, answer=text,
                       specialities=specialities or [], colleges=colleges, programmes=programmes, sources=sources,
                       grade=self.q.grade, city=self.q.place.label("ru") if self.q.place else "", answered=answered)
@@ -337,6 +338,14 @@ class _Composer:
     def _source(self, record: KnowledgeRecord | None, score: float) -> SourceRef:
         assert record is not None
         return SourceRef(record.id, record.kind, _title(record), round(score, 4), record.source)
+
+
+def short_source(source: str) -> str:
+    """The most telling part of a record's source line: a web address or a legal act if there is one."""
+    parts = [p.strip() for p in re.split(r" \| |; ", source) if p.strip()]
+    preferred = [p for p in parts if re.search(r"https?://|adilet|Приказ|Закон|Постановлени|egov|gov\.kz", p)]
+    best = (preferred or parts or [source])[0]
+    return best if len(best) <= 110 else best[:107].rstrip() + "…"
 
 
 def _title(record: KnowledgeRecord) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +10,7 @@ from rank_bm25 import BM25Okapi
 
 from embeddings.documents import Document
 from embeddings.index import VectorIndex
-from embeddings.text import stemmed_tokens
+from embeddings.text import stemmed_tokens, stems, tokens
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,48 @@ class HybridRetriever:
         self._term_sets = [set(terms) for terms in self._doc_terms]
         self._positions = {d.id: i for i, d in enumerate(documents)}
         self.bm25 = BM25Okapi(self._doc_terms)
+        # Known stems grouped by first letter, each with a word it came from, to correct typos in questions.
+        self._stem_word: dict[str, str] = {}
+        for document in documents:
+            for word in tokens(document.text):
+                for term in stems(word):
+                    self._stem_word.setdefault(term, word)
+        self._by_initial: dict[str, list[str]] = defaultdict(list)
+        for term in self._stem_word:
+            self._by_initial[term[0]].append(term)
+
+    def query_terms(self, query: str) -> tuple[list[str], list[str]]:
+        """BM25 terms of the query, with typos corrected («павара» → «повар»), and the words corrected to."""
+        terms: list[str] = []
+        corrections: list[str] = []
+        for term in stemmed_tokens(query):
+            terms.append(term)
+            if term in self._stem_word or len(term) < 4 or term.isdigit():
+                continue
+            close = self._closest_term(term)
+            if close:
+                terms.append(close)
+                corrections.append(self._stem_word[close])
+        return terms, corrections
+
+    def _closest_term(self, term: str) -> str | None:
+        """The known stem within one edit (two for long words) of an unknown one."""
+        limit = 1 if len(term) < 7 else 2
+        best: tuple[int, str] | None = None
+        for candidate in self._by_initial.get(term[0], ()):
+            if abs(len(candidate) - len(term)) > limit:
+                continue
+            distance = edit_distance(term, candidate, limit)
+            if distance <= limit and (best is None or distance < best[0]):
+                best = (distance, candidate)
+        return best[1] if best else None
 
     def search(self, query: str, k: int = 5, filters: Filters = Filters()) -> list[Hit]:
         """The k best records for the query that pass the filters, best first."""
         pool = max(k * 4, 20)
-        sparse = self._sparse(query, filters, pool)
-        dense = self._dense(query, filters, pool)
+        terms, corrections = self.query_terms(query)
+        sparse = self._sparse(terms, filters, pool)
+        dense = self._dense(" ".join([query, *corrections]), filters, pool)
         fused: dict[str, Hit] = {}
         for weight, ranking in ((self.sparse_weight, sparse), (self.dense_weight, dense)):
             for rank, (doc_id, raw) in enumerate(ranking):
@@ -86,13 +123,11 @@ class HybridRetriever:
                     hit.sparse = raw
                 else:
                     hit.dense = raw
-        query_terms = set(stemmed_tokens(query))
         for hit in fused.values():
-            hit.matched_terms = sorted(query_terms & self._term_sets[self._positions[hit.id]])
+            hit.matched_terms = sorted(set(terms) & self._term_sets[self._positions[hit.id]])
         return sorted(fused.values(), key=lambda h: h.score, reverse=True)[:k]
 
-    def _sparse(self, query: str, filters: Filters, pool: int) -> list[tuple[str, float]]:
-        terms = stemmed_tokens(query)
+    def _sparse(self, terms: list[str], filters: Filters, pool: int) -> list[tuple[str, float]]:
         if not terms:
             return []
         scores = self.bm25.get_scores(terms)
@@ -103,3 +138,16 @@ class HybridRetriever:
     def _dense(self, query: str, filters: Filters, pool: int) -> list[tuple[str, float]]:
         hits = self.index.search(query, k=pool, where=filters.chroma_where())
         return [(doc_id, score) for doc_id, score in hits if doc_id in self.by_id]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, stopping early once it must exceed the limit."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]

@@ -29,8 +29,20 @@ _KAZAKH_ENDINGS = sorted({
     "сы", "сі", "ым", "ім", "ың", "ің", "ыңыз", "іңіз", "мыз", "міз", "ға", "шы", "ші", "лық", "лік",
     "дық", "дік", "тық", "тік", "ғым", "гім", "қым", "кім", "ғың", "гің", "уға", "уге", "у",
 }, key=len, reverse=True)
+# The same endings typed without Kazakh letters («колледжге», «мамандыктар»).
+_KAZAKH_ENDINGS = sorted(set(_KAZAKH_ENDINGS) | {e.translate(str.maketrans("әғқңөұүһі", "агкноуухи"))
+                                                  for e in _KAZAKH_ENDINGS}, key=len, reverse=True)
 
 _RUSSIAN = snowballstemmer.stemmer("russian")
+
+# Words that say nothing about what a person wants to study; dropped before BM25.
+STOP_WORDS = frozenset("""
+я мне меня мой моя хочу хачу хотел хотела бы на в во и или как где что кто это после с со по для не ли же а но
+класс класса классов кл можно нужно надо какой какая какие какую каком есть буду быть стать учиться учат учится
+обучение поступить поступать колледж колледжа колледже колледжи колледжей пожалуйста плиз подскажите скажите
+мен маған менің сен сіз бар ма ме ба бе па пе керек қалай қайда қай не кім сынып сыныптан кейін болады үшін және
+колледж колледжге колледжде колледжі оқу оқимын оқығым оқиды оқуға түсу түскім болғым келеді келед айтыңызшы
+""".split())
 
 
 def normalise(text: str) -> str:
@@ -62,16 +74,26 @@ def tokens(text: str) -> list[str]:
     return [latin_to_cyrillic(w) if w.isascii() and not w.isdigit() else w for w in words]
 
 
+_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
+
+
+def fold(word: str) -> str:
+    """Kazakh letters to their nearest Russian ones: many type Kazakh on a Russian keyboard."""
+    return word.translate(_FOLD)
+
+
 @lru_cache(maxsize=50_000)
-def stem(word: str) -> str:
-    """Stem one word: Kazakh endings for Kazakh-looking words, the Snowball stemmer otherwise."""
+def stems(word: str) -> tuple[str, ...]:
+    """Folded stems of one word: the Russian Snowball stem and the Kazakh stem, when they differ.
+
+    Both are kept because a word's language is often unclear (Kazakh typed without Kazakh letters,
+    Russian loanwords with Kazakh endings such as «колледжге»).
+    """
     if len(word) <= 3 or word.isdigit():
-        return word
-    if KAZAKH_LETTERS & set(word):
-        return _strip_kazakh(word)
-    russian = _RUSSIAN.stemWord(word)
-    # Kazakh words without special letters (e.g. «колледжге», «мамандар») also lose Kazakh endings.
-    return _strip_kazakh(russian) if russian == word else russian
+        return (fold(word),)
+    russian = fold(_RUSSIAN.stemWord(word))
+    kazakh = fold(_strip_kazakh(word))
+    return (russian,) if russian == kazakh else (russian, kazakh)
 
 
 def _strip_kazakh(word: str) -> str:
@@ -87,5 +109,5 @@ def _strip_kazakh(word: str) -> str:
 
 
 def stemmed_tokens(text: str) -> list[str]:
-    """Stemmed words of the text, for BM25."""
-    return [stem(w) for w in tokens(text)]
+    """Stems of every word of the text, for BM25."""
+    return [s for w in tokens(text) if w not in STOP_WORDS for s in stems(w)]

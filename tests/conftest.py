@@ -1,0 +1,203 @@
+"""Shared fixtures: a tiny valid knowledge base written to a temporary folder, and fake embeddings."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+SPECIALITIES = """
+kind: speciality
+records:
+  - id: welding
+    code: "07150500"
+    name_ru: Сварочное дело
+    name_kk: Дәнекерлеу ісі
+    group: manufacturing
+    qualifications:
+      - {code: 3W07150501, name_ru: Электрогазосварщик}
+    study_after_9: 2 года 10 месяцев
+    description_ru: Учат сваривать металл.
+    description_kk: Металды дәнекерлеуді үйретеді.
+    interests: [machines, crafts]
+    keywords_ru: [сварщик, сварка, варить металл]
+    keywords_kk: [дәнекерлеуші, дәнекерлеу]
+    source: https://example.edu.kz/specialities
+    as_of: 2024
+  - id: nursing
+    code: "09130100"
+    name_ru: Сестринское дело
+    name_kk: Мейіргер ісі
+    group: health
+    description_ru: Учат ухаживать за больными.
+    description_kk: Науқастарды күтуді үйретеді.
+    interests: [caring]
+    keywords_ru: [медсестра, медбрат, больница]
+    keywords_kk: [мейірбике, аурухана]
+    source: https://example.edu.kz/specialities
+    as_of: 2024
+  - id: software
+    code: "06130100"
+    name_ru: Программное обеспечение
+    name_kk: Бағдарламалық қамтамасыз ету
+    group: it
+    description_ru: Учат писать программы.
+    description_kk: Бағдарлама жазуды үйретеді.
+    interests: [computers]
+    keywords_ru: [программист, айтишник, код]
+    keywords_kk: [бағдарламашы, код жазу]
+    source: https://example.edu.kz/specialities
+    as_of: 2024
+"""
+
+COLLEGES = """
+kind: college
+records:
+  - id: astana-poly
+    name: Высший колледж «Astana Polytechnic»
+    city: Астана
+    region: Астана
+    specialities: [welding, software]
+    source: Astana TVET rating 2024-2025
+    as_of: 2024
+  - id: karaganda-med
+    name: Карагандинский медицинский колледж
+    city: Караганда
+    region: Карагандинская область
+    specialities: [nursing]
+    source: https://example.kz/college
+    as_of: 2024
+"""
+
+PROGRAMMES = """
+kind: programme
+records:
+  - id: free-first-qualification
+    title_ru: Бесплатная первая рабочая квалификация
+    title_kk: Алғашқы жұмысшы біліктілігін тегін алу
+    summary_ru: Первую рабочую квалификацию можно получить бесплатно.
+    summary_kk: Алғашқы жұмысшы біліктілігін тегін алуға болады.
+    keywords_ru: [бесплатно]
+    keywords_kk: [тегін]
+    source: Закон РК «Об образовании», ст. 8
+    as_of: 2025
+  - id: state-order
+    title_ru: Госзаказ
+    title_kk: Мемтапсырыс
+    summary_ru: Места, оплаченные государством.
+    summary_kk: Мемлекет төлейтін орындар.
+    keywords_ru: [грант, госзаказ]
+    keywords_kk: [грант, мемтапсырыс]
+    changes_yearly: true
+    source: news 2025
+    as_of: 2025
+  - id: quotas
+    title_ru: Квоты
+    title_kk: Квоталар
+    summary_ru: Квоты для отдельных категорий.
+    summary_kk: Жекелеген санаттарға квота.
+    quotas:
+      - {category_ru: сельская молодёжь, category_kk: ауыл жастары, percent: 30, tag: rural}
+    keywords_ru: [квота, село]
+    keywords_kk: [квота, ауыл]
+    changes_yearly: true
+    source: Постановление Правительства РК № 264
+    as_of: 2025
+"""
+
+ADMISSION = """
+kind: admission
+records:
+  - id: documents
+    topic: documents
+    title_ru: Документы
+    title_kk: Құжаттар
+    text_ru: Заявление, аттестат, фото, справка 075-У.
+    text_kk: Өтініш, аттестат, фото, 075-У анықтамасы.
+    keywords_ru: [документы, справка]
+    keywords_kk: [құжаттар, анықтама]
+    source: Приказ № 578
+    as_of: 2025
+"""
+
+PROFESSIONS = """
+kind: profession
+records:
+  - id: welder
+    name_ru: Сварщик
+    name_kk: Дәнекерлеуші
+    description_ru: Соединяет металл сваркой.
+    description_kk: Металды дәнекерлеп қосады.
+    specialities: [welding]
+    source: qualification 3W07150501
+    as_of: 2018
+"""
+
+FAQ = """
+kind: faq
+records:
+  - id: is-college-free
+    question_ru: Можно ли учиться бесплатно?
+    question_kk: Тегін оқуға бола ма?
+    answer_ru: Да, первая рабочая квалификация бесплатна.
+    answer_kk: Иә, алғашқы жұмысшы біліктілігі тегін.
+    keywords_ru: [бесплатно, платно]
+    keywords_kk: [тегін, ақылы]
+    source: Закон РК «Об образовании», ст. 8
+    as_of: 2025
+"""
+
+FILES = {"specialities.yaml": SPECIALITIES, "colleges/astana.yaml": COLLEGES, "programmes.yaml": PROGRAMMES,
+         "admission.yaml": ADMISSION, "professions.yaml": PROFESSIONS, "faq.yaml": FAQ}
+
+
+def write_knowledge(folder: Path, overrides: dict[str, str] | None = None) -> Path:
+    """Write the tiny knowledge base, with some files replaced, and return its folder."""
+    for name, text in {**FILES, **(overrides or {})}.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def knowledge_dir(tmp_path: Path) -> Path:
+    return write_knowledge(tmp_path / "knowledge")
+
+
+class FakeEmbeddings(Embeddings):
+    """Deterministic bag-of-words vectors: similar wording gives similar vectors, no model needed."""
+
+    name = "fake-embeddings"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self.dim
+        for word in text.lower().split():
+            vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        return [v / norm for v in vector]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += len(texts)
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+@pytest.fixture
+def fake_embeddings() -> FakeEmbeddings:
+    return FakeEmbeddings()
