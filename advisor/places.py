@@ -16,6 +16,12 @@ class Place:
     name_kk: str
     stems: tuple[str, ...]  # word beginnings that name the place in any case, ru and kk
 
+    def names(self, word: str) -> bool:
+        """True when this single word names the place."""
+        word = word.replace("ё", "е")
+        return any(word == stem[:-1] if stem.endswith("$") else word.startswith(stem.split("-")[0].split(" ")[0])
+                   for stem in self.stems if stem.endswith("$") or len(stem.split("-")[0].split(" ")[0]) >= 4)
+
     def label(self, lang: str) -> str:
         """The place's name in the answer's language."""
         name = self.city or self.region
@@ -57,6 +63,11 @@ PLACES: tuple[Place, ...] = (
     Place("", "Туркестанская область", "Түркістан облысы", ("туркестанск",)),
     Place("", "область Абай", "Абай облысы", ("абайск",)),
 )
+
+
+def place_words(text: str) -> set[str]:
+    """Words of the text that name a place: they say where, not what to study."""
+    return {w for w in tokens(text) if any(place.names(w) for place in PLACES)}
 
 
 def find_place(text: str) -> Place | None:

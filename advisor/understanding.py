@@ -6,19 +6,10 @@ import re
 from dataclasses import dataclass, field
 
 from advisor.places import Place, find_place
-from embeddings.text import KAZAKH_LETTERS, normalise, tokens
+from advisor.language import LanguageDetector
+from embeddings.text import fold, normalise, tokens
 
 INTENTS = ("greeting", "suggest", "speciality", "colleges", "free", "admission", "faq", "offtopic")
-
-# Kazakh words that carry no special letter, and Russian words, as typed in Cyrillic or latin.
-_KK_WORDS = {"мен", "керек", "калай", "кайда", "болгым", "келеди", "мамандык", "оку", "тегин", "кандай", "туралы",
-             "бар", "ма", "ме", "ба", "бе", "пе", "па", "жок", "иа", "ия", "сынып", "сыныптан", "кейин", "колледжге",
-             "колледжде", "оқу", "болып", "жумыс", "ушин", "сол", "бул", "ол", "сен", "сиз", "маган", "айтшы",
-             "кайсы", "неше", "кимге", "салем", "рахмет", "жане", "биледи", "окимын", "тусу", "тускым", "агылшын"}
-_RU_WORDS = {"хочу", "хачу", "где", "как", "после", "что", "на", "в", "и", "это", "кем", "куда", "какие", "какой",
-             "можно", "нужно", "надо", "мне", "я", "бесплатно", "учиться", "учат", "поступить", "сколько", "когда",
-             "или", "не", "для", "по", "есть", "класса", "класс", "привет", "специальность", "работать", "люблю",
-             "нравится", "стать", "быть", "кто", "про", "расскажи", "документы"}
 
 _INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
     "admission": ("документ", "справк", "срок", "когда подав", "когда прием", "когда приём", "до какого", "дедлайн",
@@ -28,18 +19,18 @@ _INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
              "жас маман", "дуальн", "целев", "платно", "стоимост", "сколько стоит", "бюджет", "тегін", "тегин",
              "ақысыз", "мемтапсырыс", "шәкіртақы", "жеңілдік", "дуалды", "мақсатты", "ақылы"),
     "colleges": (" где ", " гд ", "қайда", "кайда", "қай колледж", "кай колледж", "какой колледж", "каком колледж",
-                 "какие колледж", "каких колледж", "колледжи ", "колледжей", "колледждер", "куда поступ",
+                 "какие колледж", "каких колледж", "колледжи ", "колледжей", "колледждер",
                  "учебное заведение", "оқу орн", "список колледж"),
     "speciality": ("что такое", "расскажи", "кто такой", "кто такая", "чем занимается", "что делает",
-                   "сколько учиться", "сколько лет учиться", "подробнее", "деген не", "туралы айт", "не істейді",
-                   "қанша оқу", "қанша жыл"),
+                   "сколько уч", "сколько лет", "скока лет", "подробнее", "деген не", "туралы айт", "не істейді",
+                   "қанша оқу", "қанша жыл", "неше жыл", "кім ол", "деген кім"),
     "suggest": ("хочу", "хачу", "кем стать", "кем быть", "нравит", "люблю", "интерес", "подойд", "посоветуй",
                 "куда пойти", "не знаю", "мечтаю", "увлека", "болғым", "болгым", "ұнайды", "унайды", "қызығ",
                 "кім бол", "таңда", "жақсы көрем", "армандаймын", "какую специальность", "қай мамандық",
                 "қандай мамандық", "какая профессия", "какую профессию"),
 }
-_GREETINGS = ("привет", "здравств", "салам", "сәлем", "салем", "добрый", "хай", "hello", "hi", "ассалау",
-              "қайырлы", "доброе", "прив", "ку")
+_GREETINGS = ("привет", "здравств", "здрасьте", "салам", "салем", "добрый", "доброе", "хай", "хелло", "хи",
+              "ассалау", "кайырлы", "прив", "ку", "салеметсиз", "салеметсизбе", "калайсын")
 
 _TAG_PATTERNS: dict[str, tuple[str, ...]] = {
     "rural": ("сел", "аул", "деревн", "ауыл", "поселк", "посёлк"),
@@ -67,19 +58,6 @@ class Question:
     wants_free: bool = False
 
 
-def detect_language(text: str) -> str:
-    """'kk' for Kazakh (also latin-typed or mixed with Russian), 'ru' otherwise."""
-    lowered = normalise(text)
-    words = tokens(lowered)
-    raw_words = re.findall(r"[a-zа-яәғқңөұүһі]+", lowered)
-    kk = sum(2 for w in raw_words if KAZAKH_LETTERS & set(w))
-    kk += sum(1 for w in words if w in _KK_WORDS)
-    ru = sum(1 for w in words if w in _RU_WORDS)
-    if kk == ru == 0:
-        return "ru"
-    return "kk" if kk > ru else "ru"
-
-
 def detect_grade(text: str) -> int | None:
     """9 or 11 when the message says after which grade; None otherwise."""
     lowered = normalise(text)
@@ -90,40 +68,50 @@ def detect_grade(text: str) -> int | None:
     return None
 
 
+def _folded(text: str) -> str:
+    """Lower-case text with Kazakh letters folded and latin transliterated, padded for phrase search."""
+    return f" {' '.join(fold(w) for w in tokens(text))} "
+
+
+def _has(text: str, patterns: tuple[str, ...]) -> bool:
+    return any(_folded(p).strip() in text for p in patterns)
+
+
 def detect_intent(text: str) -> str | None:
     """The intent the wording shows, or None when only retrieval can tell."""
-    lowered = f" {normalise(text)} "
-    found = {intent for intent, patterns in _INTENT_PATTERNS.items() if any(p in lowered for p in patterns)}
-    for intent in ("admission", "colleges", "speciality", "suggest", "free"):
+    lowered = _folded(text)
+    found = {intent for intent, patterns in _INTENT_PATTERNS.items() if _has(lowered, patterns)}
+    for intent in ("speciality", "admission", "colleges", "suggest", "free"):
         if intent in found:
             # «где бесплатно учат …» asks for colleges; «бесплатно ли …» alone asks about free routes.
             if intent in ("speciality", "suggest") and "free" in found and "хочу" not in lowered:
                 return "free"
             return intent
-    words = tokens(lowered)
-    if words and len(words) <= 4 and any(w.startswith(g) for w in words for g in _GREETINGS):
+    words = lowered.split()
+    if words and len(words) <= 4 and any(w == g or (len(g) >= 4 and w.startswith(g))
+                                          for w in words for g in _GREETINGS):
         return "greeting"
     return None
 
 
 def detect_tags(text: str) -> frozenset[str]:
     """Quota categories the person mentions about themselves (rural, disabled, orphan, kandas)."""
-    words = tokens(text)
+    words = _folded(text).split()
     joined = " ".join(words)
     return frozenset(tag for tag, stems in _TAG_PATTERNS.items()
-                     if any(w.startswith(s) for w in words for s in stems if " " not in s)
-                     or any(s in joined for s in stems if " " in s))
+                     if any(w.startswith(fold(s)) for w in words for s in stems if " " not in s)
+                     or any(fold(s) in joined for s in stems if " " in s))
 
 
-def understand(text: str, lang: str | None = None, grade: int | None = None, place: Place | None = None) -> Question:
+def understand(text: str, detector: LanguageDetector, lang: str | None = None, grade: int | None = None,
+               place: Place | None = None) -> Question:
     """Parse a message; explicit lang, grade and place (from options or a profile) win over the text."""
-    lowered = f" {normalise(text)} "
     return Question(
         text=text,
-        lang=lang or detect_language(text),
+        lang=lang or detector.detect(text),
         intent=detect_intent(text) or "",
         grade=detect_grade(text) or grade,
         place=find_place(text) or place,
         tags=detect_tags(text),
-        wants_free=any(p in lowered for p in _INTENT_PATTERNS["free"]),
+        wants_free=_has(_folded(text), _INTENT_PATTERNS["free"]),
     )

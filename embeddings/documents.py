@@ -19,6 +19,7 @@ class Document:
     text: str
     metadata: dict[str, Scalar]
     hash: str
+    key_text: str = ""  # names, titles and keywords: the words that show what the record is about
 
 
 def build_documents(kb: KnowledgeBase) -> list[Document]:
@@ -28,35 +29,39 @@ def build_documents(kb: KnowledgeBase) -> list[Document]:
 
 def record_document(record: KnowledgeRecord, kb: KnowledgeBase) -> Document:
     """The searchable text and metadata of one record."""
-    parts, metadata = _describe(record, kb)
+    parts, key_parts, metadata = _describe(record, kb)
     metadata = {"kind": record.kind, **metadata}
     text = "\n".join(part for part in parts if part)
-    return Document(record.id, text, metadata, content_hash(record))
+    return Document(record.id, text, metadata, content_hash(record), " ".join(p for p in key_parts if p))
 
 
-def _describe(record: KnowledgeRecord, kb: KnowledgeBase) -> tuple[list[str], dict[str, Scalar]]:
+Layout = tuple[list[str], list[str], dict[str, Scalar]]
+
+
+def _describe(record: KnowledgeRecord, kb: KnowledgeBase) -> Layout:
+    """Full text, key text and metadata of a record."""
     if isinstance(record, Speciality):
         quals = [f"{q.name_ru} {q.name_kk}" for q in record.qualifications]
-        tags = [label(v, lang) for v in [*record.subjects, *record.interests] for lang in ("ru", "kk")]
+        tags = [label(v, lang, interest=v in record.interests) for v in [*record.subjects, *record.interests]
+                for lang in ("ru", "kk")]
         professions = [f"{p.name_ru} {p.name_kk}" for p in kb.professions if record.id in p.specialities]
-        meta: dict[str, Scalar] = {"group": record.group.value, "code": record.code or ""}
-        return [record.name_ru, record.name_kk, record.code or "", " ".join(quals), " ".join(professions),
-                " ".join(record.keywords_ru), " ".join(record.keywords_kk), record.description_ru,
-                record.description_kk, record.work_ru, record.work_kk, " ".join(tags)], meta
+        key = [record.name_ru, record.name_kk, *quals, *professions, *record.keywords_ru, *record.keywords_kk, *tags]
+        return [*key, record.code or "", record.description_ru, record.description_kk, record.work_ru,
+                record.work_kk], key, {"group": record.group.value, "code": record.code or ""}
     if isinstance(record, College):
         names = [f"{s.name_ru} {s.name_kk}" for sid in record.specialities if (s := kb.get(sid))]
-        return [record.name, record.city, record.region, " ".join(names), " ".join(record.specialities_text)], \
+        return [record.name, record.city, record.region, *names, *record.specialities_text], [record.name], \
             {"city": record.city, "region": record.region}
     if isinstance(record, Programme):
-        return [record.title_ru, record.title_kk, " ".join(record.keywords_ru), " ".join(record.keywords_kk),
-                record.summary_ru, record.summary_kk, record.eligibility_ru, record.eligibility_kk], {}
+        key = [record.title_ru, record.title_kk, *record.keywords_ru, *record.keywords_kk]
+        return [*key, record.summary_ru, record.summary_kk, record.eligibility_ru, record.eligibility_kk], key, {}
     if isinstance(record, Admission):
-        return [record.title_ru, record.title_kk, " ".join(record.keywords_ru), " ".join(record.keywords_kk),
-                record.text_ru, record.text_kk], {"grade": record.grade or 0, "topic": record.topic}
+        key = [record.title_ru, record.title_kk, *record.keywords_ru, *record.keywords_kk]
+        return [*key, record.text_ru, record.text_kk], key, {"grade": record.grade or 0, "topic": record.topic}
     if isinstance(record, Profession):
-        return [record.name_ru, record.name_kk, " ".join(record.keywords_ru), " ".join(record.keywords_kk),
-                record.description_ru, record.description_kk], {}
+        key = [record.name_ru, record.name_kk, *record.keywords_ru, *record.keywords_kk]
+        return [*key, record.description_ru, record.description_kk], key, {}
     if isinstance(record, Faq):
-        return [record.question_ru, record.question_kk, " ".join(record.keywords_ru),
-                " ".join(record.keywords_kk), record.answer_ru, record.answer_kk], {}
+        key = [record.question_ru, record.question_kk, *record.keywords_ru, *record.keywords_kk]
+        return [*key, record.answer_ru, record.answer_kk], key, {}
     raise TypeError(f"no document layout for {type(record).__name__}")

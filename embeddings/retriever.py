@@ -55,6 +55,7 @@ class Hit:
     dense: float = 0.0
     sparse: float = 0.0
     matched_terms: list[str] = field(default_factory=list)
+    key_terms: list[str] = field(default_factory=list)  # matched in names, titles or keywords
 
 
 class HybridRetriever:
@@ -71,6 +72,7 @@ class HybridRetriever:
         self._doc_terms = [stemmed_tokens(d.text) for d in documents]
         self._term_sets = [set(terms) for terms in self._doc_terms]
         self._positions = {d.id: i for i, d in enumerate(documents)}
+        self._key_sets = [set(stemmed_tokens(d.key_text)) for d in documents]
         self.bm25 = BM25Okapi(self._doc_terms)
         # Known stems grouped by first letter, each with a word it came from, to correct typos in questions.
         self._stem_word: dict[str, str] = {}
@@ -97,16 +99,26 @@ class HybridRetriever:
         return terms, corrections
 
     def _closest_term(self, term: str) -> str | None:
-        """The known stem within one edit (two for long words) of an unknown one."""
+        """A known stem for an unknown one: within one edit (two for long words), else a prefix relation.
+
+        Prefixes catch slang and derived forms: «комп» → «компьютер», «барбершоп» → «барбер».
+        """
         limit = 1 if len(term) < 7 else 2
         best: tuple[int, str] | None = None
-        for candidate in self._by_initial.get(term[0], ()):
+        candidates = self._by_initial.get(term[0], ())
+        for candidate in candidates:
             if abs(len(candidate) - len(term)) > limit:
                 continue
             distance = edit_distance(term, candidate, limit)
             if distance <= limit and (best is None or distance < best[0]):
                 best = (distance, candidate)
-        return best[1] if best else None
+        if best:
+            return best[1]
+        shorter = [c for c in candidates if len(c) >= 5 and term.startswith(c)]
+        if shorter:
+            return max(shorter, key=len)
+        longer = [c for c in candidates if c.startswith(term)]
+        return min(longer, key=len) if longer else None
 
     def search(self, query: str, k: int = 5, filters: Filters = Filters()) -> list[Hit]:
         """The k best records for the query that pass the filters, best first."""
@@ -124,7 +136,9 @@ class HybridRetriever:
                 else:
                     hit.dense = raw
         for hit in fused.values():
-            hit.matched_terms = sorted(set(terms) & self._term_sets[self._positions[hit.id]])
+            position = self._positions[hit.id]
+            hit.matched_terms = sorted(set(terms) & self._term_sets[position])
+            hit.key_terms = sorted(set(terms) & self._key_sets[position])
         return sorted(fused.values(), key=lambda h: h.score, reverse=True)[:k]
 
     def _sparse(self, terms: list[str], filters: Filters, pool: int) -> list[tuple[str, float]]:

@@ -42,6 +42,7 @@ STOP_WORDS = frozenset("""
 обучение поступить поступать колледж колледжа колледже колледжи колледжей пожалуйста плиз подскажите скажите
 мен маған менің сен сіз бар ма ме ба бе па пе керек қалай қайда қай не кім сынып сыныптан кейін болады үшін және
 колледж колледжге колледжде колледжі оқу оқимын оқығым оқиды оқуға түсу түскім болғым келеді келед айтыңызшы
+қандай кім пен бола болады бер берші маған вот мое моё ещё еще тоже очень просто какой-то
 """.split())
 
 
@@ -108,6 +109,9 @@ def _strip_kazakh(word: str) -> str:
     return word
 
 
+_FOLDED_STOP_WORDS = frozenset(fold(w) for w in STOP_WORDS)
+
+
 def stemmed_tokens(text: str) -> list[str]:
     """Stems of every word of the text, for BM25."""
-    return [s for w in tokens(text) if w not in STOP_WORDS for s in stems(w)]
+    return [s for w in tokens(text) if fold(w) not in _FOLDED_STOP_WORDS for s in stems(w)]
