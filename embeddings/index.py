@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,6 +58,7 @@ class VectorIndex:
     def __init__(self, directory: Path, embeddings: Embeddings):
         self.directory = directory
         self.embeddings = embeddings
+        self._embed_cached = lru_cache(maxsize=512)(lambda query: tuple(embeddings.embed_query(query)))
         manifest_path = directory / MANIFEST
         try:
             self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -74,7 +76,17 @@ class VectorIndex:
 
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Record ids most similar to the query, with cosine similarity, best first."""
-        hits = self.store.similarity_search_with_score(query, k=k, filter=where)
+        return self.search_by_vector(self.embed_query(query), k, where)
+
+    def embed_query(self, query: str) -> list[float]:
+        """The query's vector; a question is often searched several times, so vectors are remembered."""
+        return list(self._embed_cached(query))
+
+    def search_by_vector(self, vector: list[float], k: int,
+                         where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """Record ids nearest to a query vector, with cosine similarity, best first."""
+        # Despite its name this returns cosine distances (lower is closer).
+        hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
         return [(doc.id or doc.metadata.get("record_id", ""), 1.0 - float(distance)) for doc, distance in hits]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rank_bm25 import BM25Okapi
@@ -74,6 +75,9 @@ class HybridRetriever:
         self._positions = {d.id: i for i, d in enumerate(documents)}
         self._key_sets = [set(stemmed_tokens(d.key_text)) for d in documents]
         self.bm25 = BM25Okapi(self._doc_terms)
+        # One question is searched several times (by kind); remember its terms and scores.
+        self._bm25_scores = lru_cache(maxsize=256)(lambda terms: self.bm25.get_scores(list(terms)))
+        self.query_terms = lru_cache(maxsize=256)(self._query_terms)  # type: ignore[method-assign]
         # Known stems grouped by first letter, each with a word it came from, to correct typos in questions.
         self._stem_word: dict[str, str] = {}
         for document in documents:
@@ -84,7 +88,7 @@ class HybridRetriever:
         for term in self._stem_word:
             self._by_initial[term[0]].append(term)
 
-    def query_terms(self, query: str) -> tuple[list[str], list[str]]:
+    def _query_terms(self, query: str) -> tuple[list[str], list[str]]:
         """BM25 terms of the query, with typos corrected («павара» → «повар»), and the words corrected to."""
         terms: list[str] = []
         corrections: list[str] = []
@@ -144,7 +148,7 @@ class HybridRetriever:
     def _sparse(self, terms: list[str], filters: Filters, pool: int) -> list[tuple[str, float]]:
         if not terms:
             return []
-        scores = self.bm25.get_scores(terms)
+        scores = self._bm25_scores(tuple(terms))
         ranked = sorted(((s, d.id) for s, d in zip(scores, self.documents)
                          if s > 0 and filters.accepts(d.metadata)), reverse=True)
         return [(doc_id, float(score)) for score, doc_id in ranked[:pool]]

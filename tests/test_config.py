@@ -1,0 +1,47 @@
+"""Settings: config.yaml is read, the environment wins, secrets only from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.config import ConfigError, load_settings
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text("retrieval:\n  top_k: 3\naccess:\n  admins: [42]\n", encoding="utf-8")
+    monkeypatch.setenv("CONFIG_FILE", str(path))
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    return path
+
+
+def test_values_come_from_the_file(config_file: Path) -> None:
+    settings = load_settings()
+    assert settings.retrieval.top_k == 3 and settings.access.admins == [42]
+    assert settings.bot_token is None
+
+
+def test_environment_wins_over_the_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETRIEVAL__TOP_K", "7")
+    monkeypatch.setenv("TELEGRAM__API_BASE", "http://127.0.0.1:8081")
+    monkeypatch.setenv("BOT_TOKEN", "123:secret")
+    settings = load_settings()
+    assert settings.retrieval.top_k == 7
+    assert settings.telegram.api_base == "http://127.0.0.1:8081"
+    assert settings.bot_token.get_secret_value() == "123:secret"
+    assert "secret" not in repr(settings)
+
+
+def test_unknown_setting_is_named(config_file: Path) -> None:
+    config_file.write_text("retrieval:\n  topk: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="retrieval.topk"):
+        load_settings()
+
+
+def test_shipped_config_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONFIG_FILE", raising=False)
+    settings = load_settings()
+    assert settings.embeddings.model == "intfloat/multilingual-e5-small"
