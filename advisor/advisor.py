@@ -68,7 +68,8 @@ class Advisor:
         """Answer from a new knowledge base and index; questions in flight finish on the old ones."""
         self._state = _State(kb, retriever, language_detector(kb))  # one reference swap: atomic
 
-    def ask(self, text: str, lang: str | None = None, grade: int | None = None, city: str | None = None) -> Answer:
+    def ask(self, text: str, lang: str | None = None, grade: int | None = None, city: str | None = None,
+            top_k: int | None = None) -> Answer:
         """Answer one question; never raises on bad input."""
         state = self._state  # one consistent snapshot for the whole answer
         cleaned = (text or "").strip()
@@ -82,11 +83,46 @@ class Advisor:
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
         question = understand(cleaned, state.detector, lang=lang, grade=grade,
                               place=find_place(city) if city else None)
-        answer = _Composer(state, question, self.top_k).compose()
+        answer = _Composer(state, question, top_k or self.top_k).compose()
         answer.question = text
         if notes:
             answer.answer = "\n".join([*notes, answer.answer])
         return answer
+
+
+    def about_speciality(self, speciality_id: str, topic: str, lang: str = "ru", grade: int | None = None,
+                         city: str | None = None) -> Answer | None:
+        """Details, colleges or free routes of one speciality (for buttons); None for an unknown id."""
+        state = self._state
+        spec = state.kb.get(speciality_id)
+        if not isinstance(spec, Speciality) or topic not in ("info", "colleges", "free"):
+            return None
+        intent = {"info": "speciality", "colleges": "colleges", "free": "free"}[topic]
+        question = Question(text=spec.name_ru, lang=lang, intent=intent, grade=grade,
+                            place=find_place(city) if city else None)
+        return _Composer(state, question, self.top_k).about(spec)
+
+    def suggest_for_interests(self, weights: dict[str, float], lang: str = "ru",
+                              grade: int | None = None) -> Answer:
+        """Specialities ranked by how well their interests match the weights (from the interest test)."""
+        kb = self._state.kb
+        scored = []
+        for spec in kb.specialities:
+            matched = [i for i in spec.interests if weights.get(i, 0) > 0]
+            if matched:
+                score = sum(weights[i] for i in matched) / len(spec.interests) ** 0.5
+                scored.append((score, spec, sorted(matched, key=lambda i: -weights[i])))
+        scored.sort(key=lambda item: (-item[0], item[1].name_ru))
+        suggestions = []
+        for score, spec, matched in scored[: self.top_k]:
+            why = phrase("why_interest", lang, value=", ".join(label(i, lang, interest=True) for i in matched[:3]))
+            suggestions.append(SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk,
+                                                    round(score, 4), why))
+        question = Question(text="", lang=lang, intent="suggest", grade=grade)
+        composer = _Composer(self._state, question, self.top_k)
+        if not suggestions:
+            return composer._answer("suggest", phrase("not_found", lang), answered=False)
+        return composer.suggestion_answer(suggestions)
 
 
 def _unanswered(text: str, lang: str, message: str) -> Answer:
@@ -183,6 +219,10 @@ class _Composer:
         specialities = self._ranked_specialities()
         if not specialities:
             return self._faq()
+        return self.suggestion_answer(specialities)
+
+    def suggestion_answer(self, specialities: list[SpecialitySuggestion]) -> Answer:
+        """The answer listing ranked specialities with their reasons, then colleges or free routes."""
         self._use_specialities(specialities)
         lines = [phrase("suggest_intro", self.lang)]
         for n, suggestion in enumerate(specialities, 1):
@@ -201,6 +241,19 @@ class _Composer:
         specialities = self._ranked_specialities()[:1]
         if not specialities:
             return self._faq()
+        return self._speciality_card(specialities)
+
+    def about(self, spec: Speciality) -> Answer:
+        """The card, the colleges or the free routes of one chosen speciality."""
+        chosen = [SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk, 1.0, "")]
+        if self.q.intent == "speciality":
+            return self._speciality_card(chosen)
+        self._use_specialities(chosen)
+        if self.q.intent == "colleges":
+            return self._answer("colleges", self._college_lines([spec.id]), chosen)
+        return self._answer("free", self._free_lines(limit=4), chosen)
+
+    def _speciality_card(self, specialities: list[SpecialitySuggestion]) -> Answer:
         self._use_specialities(specialities)
         spec = self._speciality_record(specialities[0].id)
         lines = [self._spec_title(spec), self._t(spec.description_ru, spec.description_kk)]

@@ -65,3 +65,15 @@ def build_advisor(settings: Settings, embeddings: Embeddings | None = None) -> A
     index, _ = build_index(settings, kb, embeddings)
     return Advisor(kb, build_retriever(settings, kb, index), settings.retrieval.top_k,
                    settings.limits.max_question_chars)
+
+
+def reload_advisor(settings: Settings, advisor: Advisor, embeddings: Embeddings,
+                   progress: Progress | None = None) -> ReindexReport | None:
+    """Validate the knowledge files, reindex aside, then swap the advisor to them; on errors keep the old ones.
+
+    Raises KnowledgeError (listing the problems) when the files do not validate.
+    """
+    kb = build_knowledge(settings)
+    index, report = build_index(settings, kb, embeddings, progress)
+    advisor.replace(kb, build_retriever(settings, kb, index))
+    return report

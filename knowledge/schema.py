@@ -83,6 +83,8 @@ class Qualification(BaseModel):
 class Speciality(Record):
     """A TVET speciality of the 2018 classifier."""
 
+    # Short ids: they travel in Telegram button data, which holds 64 bytes at most.
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)]
     kind: Literal["speciality"] = "speciality"
     code: SpecialityCode | None = None
     code_note: Text = ""

@@ -1,0 +1,24 @@
+"""Free text: any question, at any moment, answered by the advisor."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import Message
+
+from advisor.advisor import Advisor
+from bot.keyboards import grade_keyboard
+from bot.rendering import ask_advisor, send_answer
+from bot.storage import Profile, Store
+from bot.texts import t
+
+router = Router(name=__name__)
+
+
+@router.message(F.text)
+async def answer_question(message: Message, advisor: Advisor, store: Store, profile: Profile, lang: str) -> None:
+    answer = await ask_advisor(advisor, message.text, profile)
+    await send_answer(message, answer, store, message.from_user.id, lang)
+    if answer.intent == "suggest" and profile.grade is None and answer.grade is None \
+            and not store.asked_for_grade(message.from_user.id):
+        # Asked lightly, once: a grade refines suggestions but is never required.
+        await message.answer(t("ask_grade", answer.lang), reply_markup=grade_keyboard(answer.lang))

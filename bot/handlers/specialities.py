@@ -1,0 +1,47 @@
+"""Buttons under a suggestion: details, colleges, free routes, more suggestions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiogram import Router
+from aiogram.types import CallbackQuery
+
+from advisor.advisor import Advisor
+from bot.keyboards import SPEC_ACTIONS, MoreAction, SpecAction
+from bot.rendering import ask_advisor, send_answer
+from bot.storage import Profile, Store
+from bot.texts import t
+
+router = Router(name=__name__)
+
+
+@router.callback_query(SpecAction.filter())
+async def speciality_button(callback: CallbackQuery, callback_data: SpecAction, advisor: Advisor, store: Store,
+                            profile: Profile, lang: str) -> None:
+    answer = None
+    if callback_data.action in SPEC_ACTIONS:
+        answer = await asyncio.to_thread(advisor.about_speciality, callback_data.spec, callback_data.action, lang,
+                                         profile.grade, profile.city or None)
+    if answer is None:  # an id the knowledge base no longer has, or forged data
+        await callback.answer(t("stale", lang), show_alert=True)
+        return
+    await callback.answer()
+    await send_answer(callback.message, answer, store, callback.from_user.id, lang)
+
+
+@router.callback_query(MoreAction.filter())
+async def more_suggestions(callback: CallbackQuery, callback_data: MoreAction, advisor: Advisor, store: Store,
+                           profile: Profile, lang: str) -> None:
+    last = store.last_question(callback.from_user.id)
+    offset = callback_data.offset
+    if not last or not last["question"] or not 0 < offset <= 20:
+        await callback.answer(t("stale", lang), show_alert=True)
+        return
+    answer = await ask_advisor(advisor, last["question"], profile, top_k=offset + 5)
+    answer.specialities = answer.specialities[offset:]
+    await callback.answer()
+    if not answer.specialities:
+        await callback.message.answer(t("no_more", lang))
+        return
+    await send_answer(callback.message, answer, store, callback.from_user.id, lang)

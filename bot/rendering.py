@@ -1,0 +1,72 @@
+"""Turning advisor answers into Telegram messages: escaped HTML, split under the 4096-character limit."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+
+from aiogram.types import Message
+
+from advisor.advisor import Advisor
+from advisor.answer import Answer
+from bot.keyboards import answer_keyboard
+from bot.storage import Profile, Store
+
+TELEGRAM_LIMIT = 4096
+
+
+def to_html(answer: Answer) -> str:
+    """The answer as Telegram HTML: everything escaped, the sources line in italics."""
+    text = html.escape(answer.answer)
+    head, sep, sources = text.rpartition("\n\n")
+    if sep and sources.startswith(("Источники", "Дереккөздер")):
+        return f"{head}\n\n<i>{sources}</i>"
+    return text
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters, cut at line ends where possible and never inside a tag."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single huge line: cut it hard
+            pieces.append(line[:limit])
+            line = line[limit:]
+        if current and len(current) + 1 + len(line) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        pieces.append(current)
+    return _close_tags(pieces)
+
+
+def _close_tags(pieces: list[str]) -> list[str]:
+    """Keep <i>…</i> balanced in every piece, reopening it in the next one."""
+    fixed, carry = [], False
+    for piece in pieces:
+        piece = ("<i>" if carry else "") + piece
+        carry = piece.count("<i>") > piece.count("</i>")
+        fixed.append(piece + ("</i>" if carry else ""))
+    return fixed
+
+
+async def ask_advisor(advisor: Advisor, text: str, profile: Profile | None, top_k: int | None = None) -> Answer:
+    """Ask in a worker thread so the bot keeps serving others; the profile fills in grade and city."""
+    grade = profile.grade if profile else None
+    city = profile.city if profile and profile.city else None
+    return await asyncio.to_thread(advisor.ask, text, None, grade, city, top_k)
+
+
+async def send_answer(message: Message, answer: Answer, store: Store, user_id: int, lang: str) -> int:
+    """Log the question, then send the answer with its buttons under the last piece."""
+    logged = store.log_question(user_id, answer.question or "", answer.lang, answer.intent, answer.answered, {
+        "lang": answer.lang, "intent": answer.intent, "grade": answer.grade, "city": answer.city,
+        "specialities": [{"id": s.id, "score": s.score, "why": s.why} for s in answer.specialities],
+        "sources": [{"id": s.id, "kind": s.kind, "score": s.score} for s in answer.sources]})
+    pieces = split_message(to_html(answer))
+    for piece in pieces[:-1]:
+        await message.answer(piece)
+    await message.answer(pieces[-1], reply_markup=answer_keyboard(answer, logged, answer.lang or lang))
+    return logged

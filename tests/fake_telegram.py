@@ -1,0 +1,168 @@
+"""A local fake of the Telegram Bot API (aiohttp): feeds updates to a real bot and records what it sends."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+BOT_USER = {"id": 1000, "is_bot": True, "first_name": "Колледж-кеңесші", "username": "kolledzh_bot"}
+
+
+@dataclass
+class Sent:
+    """One call the bot made that users would see (a message, an edit, a callback answer, a file)."""
+
+    method: str
+    params: dict[str, Any]
+    message_id: int = 0
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.params.get("chat_id", 0) or 0)
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        markup = self.params.get("reply_markup")
+        if not markup:
+            return []
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+@dataclass
+class FakeTelegram:
+    """Serves /bot<token>/<method> on 127.0.0.1 in a background thread."""
+
+    port: int = 0
+    sent: list[Sent] = field(default_factory=list)
+    commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _message_ids: Any = field(default_factory=lambda: itertools.count(5000))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- running -------------------------------------------------------------------------------
+    def start(self) -> "FakeTelegram":
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def _run(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", self.port)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        ready.set()
+        self._loop.run_forever()
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # --- what users do -------------------------------------------------------------------------
+    def send_text(self, user_id: int, text: str, language_code: str = "ru") -> None:
+        self._push({"message": self._message(user_id, language_code, text=text)})
+
+    def send_sticker(self, user_id: int) -> None:
+        sticker = {"file_id": "sticker-1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
+                   "is_animated": False, "is_video": False}
+        self._push({"message": self._message(user_id, "ru", sticker=sticker)})
+
+    def press(self, user_id: int, data: str, message_id: int = 1, language_code: str = "ru") -> None:
+        message = self._message(user_id, language_code, text="…")
+        message["message_id"] = message_id
+        message["from"] = BOT_USER
+        self._push({"callback_query": {"id": str(next(self._ids)), "chat_instance": "ci",
+                                       "from": self._user(user_id, language_code), "message": message,
+                                       "data": data}})
+
+    def _user(self, user_id: int, language_code: str) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": language_code}
+
+    def _message(self, user_id: int, language_code: str, **content: Any) -> dict[str, Any]:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"}, "from": self._user(user_id, language_code), **content}
+
+    def _push(self, update: dict[str, Any]) -> None:
+        with self._lock:
+            self._updates.append({"update_id": next(self._ids), **update})
+
+    # --- what the bot does ---------------------------------------------------------------------
+    def wait_for(self, predicate: Callable[[Sent], bool], timeout: float = 30.0, after: int = 0) -> Sent:
+        """The first call after index `after` that matches, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for item in self.sent[after:]:
+                    if predicate(item):
+                        return item
+            time.sleep(0.05)
+        with self._lock:
+            seen = [(s.method, s.text[:80]) for s in self.sent[after:]]
+        raise AssertionError(f"nothing matched within {timeout} s; the bot sent: {seen}")
+
+    def mark(self) -> int:
+        """An index to wait for calls made from now on."""
+        with self._lock:
+            return len(self.sent)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(await request.post()) if request.can_read_body else {}
+        params = {k: (v if isinstance(v, str) else getattr(v, "filename", "file")) for k, v in params.items()}
+        if method == "getUpdates":
+            return self._ok(await self._get_updates(int(params.get("offset", 0) or 0)))
+        if method == "getMe":
+            return self._ok(BOT_USER)
+        if method == "setMyCommands":
+            self.commands[params.get("language_code", "") or "default"] = json.loads(params["commands"])
+            return self._ok(True)
+        if method in ("deleteWebhook", "answerCallbackQuery", "sendChatAction"):
+            self._record(method, params)
+            return self._ok(True)
+        if method in ("sendMessage", "editMessageText", "sendDocument"):
+            message_id = self._record(method, params)
+            chat_id = int(params.get("chat_id", 0) or 0)
+            return self._ok({"message_id": message_id, "date": int(time.time()), "from": BOT_USER,
+                             "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")})
+        return web.json_response({"ok": False, "error_code": 400, "description": f"fake: no {method}"}, status=400)
+
+    def _record(self, method: str, params: dict[str, Any]) -> int:
+        message_id = next(self._message_ids)
+        with self._lock:
+            self.sent.append(Sent(method, params, message_id))
+        return message_id
+
+    async def _get_updates(self, offset: int) -> list[dict[str, Any]]:
+        for _ in range(20):  # long poll, at most about one second
+            with self._lock:
+                pending = [u for u in self._updates if u["update_id"] >= offset]
+                self._updates = pending
+            if pending:
+                return pending
+            await asyncio.sleep(0.05)
+        return []
+
+    @staticmethod
+    def _ok(result: Any) -> web.Response:
+        return web.json_response({"ok": True, "result": result})
