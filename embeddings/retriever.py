@@ -8,6 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from rank_bm25 import BM25Okapi
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from embeddings.documents import Document
 from embeddings.index import VectorIndex
@@ -31,19 +33,6 @@ class Filters:
         if self.city and metadata.get("kind") == "college" and metadata.get("city") != self.city:
             return False
         return True
-
-    def chroma_where(self) -> dict[str, Any] | None:
-        """The same filters in Chroma's `where` syntax."""
-        clauses: list[dict[str, Any]] = []
-        if self.kinds:
-            clauses.append({"kind": {"$in": list(self.kinds)}})
-        if self.region:
-            clauses.append({"$or": [{"region": self.region}, {"kind": {"$ne": "college"}}]})
-        if self.city:
-            clauses.append({"$or": [{"city": self.city}, {"kind": {"$ne": "college"}}]})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 @dataclass
@@ -78,6 +67,7 @@ class HybridRetriever:
         # One question is searched several times (by kind); remember its terms and scores.
         self._bm25_scores = lru_cache(maxsize=256)(lambda terms: self.bm25.get_scores(list(terms)))
         self.query_terms = lru_cache(maxsize=256)(self._query_terms)  # type: ignore[method-assign]
+        self._dense_all = lru_cache(maxsize=256)(lambda query: self.index.search(query, k=len(self.documents)))
         # Known stems grouped by first letter, each with a word it came from, to correct typos in questions.
         self._stem_word: dict[str, str] = {}
         for document in documents:
@@ -107,17 +97,11 @@ class HybridRetriever:
 
         Prefixes catch slang and derived forms: «комп» → «компьютер», «барбершоп» → «барбер».
         """
+        candidates = self._by_initial.get(term[0], [])
         limit = 1 if len(term) < 7 else 2
-        best: tuple[int, str] | None = None
-        candidates = self._by_initial.get(term[0], ())
-        for candidate in candidates:
-            if abs(len(candidate) - len(term)) > limit:
-                continue
-            distance = edit_distance(term, candidate, limit)
-            if distance <= limit and (best is None or distance < best[0]):
-                best = (distance, candidate)
+        best = process.extractOne(term, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
         if best:
-            return best[1]
+            return best[0]
         shorter = [c for c in candidates if len(c) >= 5 and term.startswith(c)]
         if shorter:
             return max(shorter, key=len)
@@ -154,18 +138,9 @@ class HybridRetriever:
         return [(doc_id, float(score)) for score, doc_id in ranked[:pool]]
 
     def _dense(self, query: str, filters: Filters, pool: int) -> list[tuple[str, float]]:
-        hits = self.index.search(query, k=pool, where=filters.chroma_where())
-        return [(doc_id, score) for doc_id, score in hits if doc_id in self.by_id]
+        # One nearest-neighbour query over every record per question, filtered here: a question is
+        # searched several times with different filters, and the knowledge base is small.
+        ranked = [(doc_id, score) for doc_id, score in self._dense_all(query)
+                  if doc_id in self.by_id and filters.accepts(self.by_id[doc_id].metadata)]
+        return ranked[:pool]
 
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, stopping early once it must exceed the limit."""
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
