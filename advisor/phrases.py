@@ -72,7 +72,6 @@ PHRASES: dict[str, dict[str, str]] = {
     "why_profession": {"ru": "ведёт к профессии «{value}»", "kk": "«{value}» кәсібіне апарады"},
     "why_interest": {"ru": "совпадает с интересом: {value}", "kk": "қызығушылыққа сай: {value}"},
     "why_meaning": {"ru": "близко по смыслу к вашему вопросу", "kk": "сұрағыңызға мағынасы жақын"},
-    "why_grade": {"ru": "после {grade} класса учиться {value}", "kk": "{grade}-сыныптан кейін {value} оқу"},
     "free_hint": {
         "ru": "Первая рабочая квалификация бесплатна по закону; спросите меня о госзаказе, квотах и стипендии.",
         "kk": "Алғашқы жұмысшы біліктілігі заң бойынша тегін; мемтапсырыс, квоталар мен шәкіртақы туралы сұраңыз.",
@@ -80,7 +79,12 @@ PHRASES: dict[str, dict[str, str]] = {
 }
 
 
-def phrase(key: str, lang: str, **values: object) -> str:
-    """A fixed phrase in the language, with values filled in."""
-    text = PHRASES[key]["kk" if lang == "kk" else "ru"]
+def localised(table: dict[str, dict[str, str]], key: str, lang: str, **values: object) -> str:
+    """The Kazakh or Russian text of a table entry, with values filled in."""
+    text = table[key]["kk" if lang == "kk" else "ru"]
     return text.format(**values) if values else text
+
+
+def phrase(key: str, lang: str, **values: object) -> str:
+    """A fixed phrase of the advisor's answers."""
+    return localised(PHRASES, key, lang, **values)

@@ -11,10 +11,10 @@ Everything runs on 127.0.0.1; each run stops by itself.
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from advisor.evaluation import load_cases  # noqa: E402
-from fake_telegram import FakeTelegram  # noqa: E402
+from fake_telegram import FakeTelegram, stop_process  # noqa: E402
 
 REPLY_TIMEOUT = 30.0
 APOLOGY = ("Извините, что-то пошло не так", "Кешіріңіз, бірдеңе дұрыс болмады")
@@ -49,6 +49,7 @@ class Driver:
         self.latencies: list[float] = []
         self.errors = 0
         self.sent = 0
+        self._last_timeout_check = time.monotonic()
 
     def send(self, user: int) -> None:
         self.server.send_text(user, random.choice(self.questions), language_code=random.choice(("ru", "kk")))
@@ -69,32 +70,34 @@ class Driver:
                 if item.text.startswith(APOLOGY):
                     self.errors += 1
                 done.append(user)
-        for user, pushed in list(self.pending.items()):
-            if now - pushed > REPLY_TIMEOUT:  # no reply at all counts as an error
-                del self.pending[user]
-                self.errors += 1
-                done.append(user)
+        if now - self._last_timeout_check > 1.0:
+            self._last_timeout_check = now
+            for user, pushed in list(self.pending.items()):
+                if now - pushed > REPLY_TIMEOUT:  # no reply at all counts as an error
+                    del self.pending[user]
+                    self.errors += 1
+                    done.append(user)
         return done
 
 
 def realistic_run(server: FakeTelegram, questions: list[str], users: int, per_user: int) -> None:
     driver = Driver(server, questions, 10_000)
-    next_send = {10_000 + i: time.monotonic() + random.uniform(0, 20) for i in range(users)}
-    left = {user: per_user for user in next_send}
+    schedule = [(time.monotonic() + random.uniform(0, 20), 10_000 + i) for i in range(users)]
+    heapq.heapify(schedule)
+    left = {user: per_user for _, user in schedule}
     started = time.monotonic()
     sends_per_second: dict[int, int] = {}
-    while next_send or driver.pending:
+    while schedule or driver.pending:
         now = time.monotonic()
-        for user, at in list(next_send.items()):
-            if at <= now and user not in driver.pending:
-                driver.send(user)
-                second = int(now - started)
-                sends_per_second[second] = sends_per_second.get(second, 0) + 1
-                left[user] -= 1
-                del next_send[user]
+        while schedule and schedule[0][0] <= now:
+            _, user = heapq.heappop(schedule)
+            driver.send(user)
+            second = int(now - started)
+            sends_per_second[second] = sends_per_second.get(second, 0) + 1
+            left[user] -= 1
         for user in driver.collect():
             if left[user] > 0:
-                next_send[user] = time.monotonic() + random.uniform(10, 30)
+                heapq.heappush(schedule, (time.monotonic() + random.uniform(10, 30), user))
         time.sleep(0.005)
     took = time.monotonic() - started
     peak = max(sum(sends_per_second.get(s + k, 0) for k in range(10)) / 10 for s in sends_per_second)
@@ -145,11 +148,7 @@ def main() -> None:
         realistic_run(server, questions, args.users, args.per_user)
         saturation_run(server, questions, args.saturation_users, args.saturation_seconds)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
 

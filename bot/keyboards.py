@@ -55,7 +55,7 @@ QUIZ_ANSWERS = ("yes", "maybe", "no", "back")
 def main_menu(lang: str) -> InlineKeyboardMarkup:
     """The buttons for the main routes."""
     builder = InlineKeyboardBuilder()
-    for route in ("suggest", "quiz", "free", "colleges", "admission", "lang"):
+    for route in MENU_ROUTES:
         builder.button(text=t(f"btn_{route}", lang), callback_data=MenuAction(route=route))
     builder.adjust(2)
     return builder.as_markup()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from advisor.phrases import localised
+
 TEXTS: dict[str, dict[str, str]] = {
     "start": {
         "ru": "Сәлем! Я помогу выбрать специальность и колледж в Казахстане и узнать, как учиться бесплатно.\n\n"
@@ -110,5 +112,4 @@ TEXTS: dict[str, dict[str, str]] = {
 
 def t(key: str, lang: str, **values: object) -> str:
     """An interface text in the user's language."""
-    text = TEXTS[key]["kk" if lang == "kk" else "ru"]
-    return text.format(**values) if values else text
+    return localised(TEXTS, key, lang, **values)

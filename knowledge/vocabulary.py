@@ -72,7 +72,7 @@ LABELS: dict[str, tuple[str, str]] = {
 
 # Interests that share a name with a group are stored under a suffixed key above.
 _ALIASES = {"beauty": "beauty_interest", "safety": "safety_interest", "mining": "mining_interest",
-            "oil_gas": "oil_gas_interest", "sport": "sport", "music": "music"}
+            "oil_gas": "oil_gas_interest"}
 
 
 def label(value: str, lang: str, interest: bool = False) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -137,7 +139,7 @@ class FakeTelegram:
         if method == "setMyCommands":
             self.commands[params.get("language_code", "") or "default"] = json.loads(params["commands"])
             return self._ok(True)
-        if method in ("deleteWebhook", "answerCallbackQuery", "sendChatAction"):
+        if method in ("deleteWebhook", "setWebhook", "answerCallbackQuery", "sendChatAction"):
             self._record(method, params)
             return self._ok(True)
         if method in ("sendMessage", "editMessageText", "sendDocument"):
@@ -166,3 +168,13 @@ class FakeTelegram:
     @staticmethod
     def _ok(result: Any) -> web.Response:
         return web.json_response({"ok": True, "result": result})
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a bot process the way Ctrl+C does, killing it if it does not exit in time."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

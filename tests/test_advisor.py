@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,22 @@ def test_reload_swaps_knowledge_atomically(advisor: Advisor, knowledge_dir: Path
     index, _ = reindex(tmp_path / "index2", build_documents(kb), FakeEmbeddings())
     advisor.replace(kb, HybridRetriever(build_documents(kb), index))
     assert "Сварочное дело (по видам)" in advisor.ask("хочу стать сварщиком").answer
+
+
+def test_concurrent_questions_get_the_same_answers(advisor: Advisor) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from embeddings.text import stems
+
+    questions = [f"{verb} {noun}" for verb in ("хочу стать", "мечтаю работать", "мен болғым келеді")
+                 for noun in ("сварщиком", "медсестрой", "программистом", "мейірбике", "бағдарламашы")] * 4
+    expected = [advisor.ask(q).specialities[:1] for q in questions]
+    stems.cache_clear()  # make the threads stem words at the same time…
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # …and switch between them as often as possible
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda q: advisor.ask(q).specialities[:1], questions))
+    finally:
+        sys.setswitchinterval(interval)
+    assert got == expected

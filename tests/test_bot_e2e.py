@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -15,7 +17,7 @@ import pytest
 
 from advisor.quiz import QUESTIONS
 from conftest import ROOT
-from fake_telegram import FakeTelegram
+from fake_telegram import FakeTelegram, stop_process
 
 ADMIN, STRANGER = 42, 43
 
@@ -39,11 +41,7 @@ def telegram(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         server.wait_for(lambda s: s.method == "deleteWebhook", timeout=120)
         yield server, knowledge
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         server.stop()
         log.close()
         assert "Traceback" not in (work / "bot.log").read_text() or pytest.fail((work / "bot.log").read_text())
@@ -188,3 +186,35 @@ def test_feedback_stats_and_forget(telegram) -> None:
     after = server.mark()
     server.send_text(109, "/forget")
     assert "удалено" in reply_to(server, 109, after).text
+
+
+def test_webhook_mode_answers_posted_updates(real_index: Path, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = FakeTelegram().start()
+    shutil.copytree(real_index, tmp_path / "index")
+    env = {**os.environ, "BOT_TOKEN": "123456:HOOK", "TELEGRAM__API_BASE": server.base_url,
+           "TELEGRAM__MODE": "webhook", "TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{port}/webhook",
+           "TELEGRAM__WEBHOOK_PORT": str(port), "EMBEDDINGS__INDEX_PATH": str(tmp_path / "index"),
+           "STORAGE__PATH": str(tmp_path / "bot.sqlite3")}
+    process = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        hook = server.wait_for(lambda s: s.method == "setWebhook", timeout=120)
+        assert hook.params["url"].endswith("/webhook")
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 201, "type": "private"},
+                                              "from": {"id": 201, "is_bot": False, "first_name": "U"},
+                                              "text": "хочу стать сварщиком"}}
+        for _ in range(50):  # the listener starts just after setWebhook
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", json.dumps(update).encode(),
+                                                 {"Content-Type": "application/json"})
+                urllib.request.urlopen(request, timeout=10).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert "Сварочное дело" in reply_to(server, 201, 0).text
+    finally:
+        stop_process(process)
+        server.stop()

@@ -24,7 +24,7 @@ def test_valid_fixture_loads_every_kind(knowledge_dir: Path) -> None:
     assert kb.ok, [str(p) for p in kb.problems]
     assert kb.counts() == {"speciality": 3, "college": 2, "programme": 3, "admission": 1, "profession": 1, "faq": 1}
     assert kb.regions() == ["Астана", "Карагандинская область"]
-    assert [c.id for c in kb.colleges_teaching("welding")] == ["astana-poly"]
+    assert kb.get("astana-poly").specialities == ["welding", "software"]
     assert kb.get("welding").qualifications[0].level == "3W"
 
 

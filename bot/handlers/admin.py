@@ -10,8 +10,8 @@ import json
 import logging
 import time
 
-from aiogram import Bot, Router
-from aiogram.filters import Command
+from aiogram import Router
+from aiogram.filters import Command, Filter
 from aiogram.types import BufferedInputFile, Message
 from langchain_core.embeddings import Embeddings
 
@@ -28,20 +28,22 @@ PROGRESS_EVERY_SECONDS = 2.0
 _reload_lock = asyncio.Lock()
 
 
-def is_admin(message: Message, settings: Settings) -> bool:
-    """True for admins; everyone else is refused, and the refusal is logged."""
-    if message.from_user.id in settings.access.admins:
-        return True
+class IsAdmin(Filter):
+    """Passes for the user ids listed in `access.admins`."""
+
+    async def __call__(self, message: Message, settings: Settings) -> bool:
+        return message.from_user is not None and message.from_user.id in settings.access.admins
+
+
+@router.message(Command("reload", "stats", "unanswered"), ~IsAdmin())
+async def refuse(message: Message, lang: str) -> None:
     log.warning("refused %s for user %s", (message.text or "").split()[0], message.from_user.id)
-    return False
+    await message.answer(t("refused", lang))
 
 
-@router.message(Command("reload"))
-async def reload(message: Message, bot: Bot, settings: Settings, advisor: Advisor, embeddings: Embeddings,
+@router.message(Command("reload"), IsAdmin())
+async def reload(message: Message, settings: Settings, advisor: Advisor, embeddings: Embeddings,
                  lang: str) -> None:
-    if not is_admin(message, settings):
-        await message.answer(t("refused", lang))
-        return
     if _reload_lock.locked():
         await message.answer(t("reload_busy", lang))
         return
@@ -81,20 +83,14 @@ async def _edit(message: Message, text: str) -> None:
         log.debug("progress edit skipped", exc_info=True)
 
 
-@router.message(Command("stats"))
-async def stats(message: Message, settings: Settings, store: Store, lang: str) -> None:
-    if not is_admin(message, settings):
-        await message.answer(t("refused", lang))
-        return
+@router.message(Command("stats"), IsAdmin())
+async def stats(message: Message, store: Store) -> None:
     data = store.stats()
     await message.answer(f"<pre>{html.escape(json.dumps(data, ensure_ascii=False, indent=1))[:3900]}</pre>")
 
 
-@router.message(Command("unanswered"))
-async def unanswered(message: Message, settings: Settings, store: Store, lang: str) -> None:
-    if not is_admin(message, settings):
-        await message.answer(t("refused", lang))
-        return
+@router.message(Command("unanswered"), IsAdmin())
+async def unanswered(message: Message, store: Store) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["day", "lang", "intent", "question"])
     writer.writeheader()

@@ -1,0 +1,185 @@
+"""Handlers with aiogram's mocked-session pattern: updates fed to the real Dispatcher, requests recorded."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import TelegramMethod
+from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from sqlite_utils import Database
+
+from advisor.advisor import Advisor
+from advisor.config import load_settings
+from bot.app import build_dispatcher
+from bot.fsm import SqliteStorage
+from bot.rendering import split_message, to_html
+from bot.storage import Store
+from conftest import FakeEmbeddings, write_knowledge
+from embeddings.documents import build_documents
+from embeddings.index import reindex
+from embeddings.retriever import HybridRetriever
+from knowledge.loader import load_knowledge
+
+COUNSELLOR, ADMIN, USER = 7, 8, 9
+_ids = itertools.count(1)
+
+
+class RecordingSession(BaseSession):
+    """Answers every Bot API call locally and remembers it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        self.requests.append(method)
+        name = type(method).__name__
+        if name in ("SendMessage", "EditMessageText", "SendDocument"):
+            return Message(message_id=next(_ids), date=datetime.datetime.now(),
+                           chat=Chat(id=getattr(method, "chat_id", 0) or 0, type="private"),
+                           text=getattr(method, "text", None))
+        return True
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(self, *args: Any, **kwargs: Any):  # pragma: no cover - never downloads
+        yield b""
+
+    def texts(self) -> list[str]:
+        return [str(getattr(r, "text", "") or "") for r in self.requests]
+
+
+@pytest.fixture(scope="module")
+def wired(tmp_path_factory: pytest.TempPathFactory):
+    """One Dispatcher per test module: aiogram attaches each router to one parent only."""
+    folder = write_knowledge(tmp_path_factory.mktemp("kb"))
+    kb = load_knowledge(folder)
+    index, _ = reindex(tmp_path_factory.mktemp("index"), build_documents(kb), FakeEmbeddings())
+    advisor = Advisor(kb, HybridRetriever(build_documents(kb), index))
+    settings = load_settings(access={"admins": [ADMIN], "counsellors": [COUNSELLOR]},
+                             throttle={"messages": 3, "per_seconds": 60})
+    store = Store(Database(memory=True))
+    dispatcher = build_dispatcher(settings, advisor, store, FakeEmbeddings())
+    return dispatcher, advisor, store
+
+
+@pytest.fixture
+def bot() -> Bot:
+    return Bot("42:TEST", session=RecordingSession())
+
+
+def message_update(user_id: int, text: str, language_code: str = "ru") -> Update:
+    user = User(id=user_id, is_bot=False, first_name="U", language_code=language_code)
+    return Update(update_id=next(_ids), message=Message(message_id=next(_ids), date=datetime.datetime.now(),
+                                                        chat=Chat(id=user_id, type="private"), from_user=user,
+                                                        text=text))
+
+
+def callback_update(user_id: int, data: str) -> Update:
+    user = User(id=user_id, is_bot=False, first_name="U", language_code="ru")
+    message = Message(message_id=next(_ids), date=datetime.datetime.now(), chat=Chat(id=user_id, type="private"),
+                      text="…")
+    return Update(update_id=next(_ids), callback_query=CallbackQuery(id=str(next(_ids)), from_user=user,
+                                                                     chat_instance="c", message=message, data=data))
+
+
+async def test_throttling_answers_once_and_drops_the_rest(wired, bot: Bot) -> None:
+    dispatcher, _, _ = wired
+    for _ in range(5):
+        await dispatcher.feed_update(bot, message_update(101, "хочу стать сварщиком"))
+    texts = bot.session.texts()
+    assert sum("Сварочное дело" in text for text in texts) == 3
+    assert sum("Слишком много сообщений" in text for text in texts) == 1
+
+
+async def test_profile_grade_refines_answers(wired, bot: Bot) -> None:
+    dispatcher, _, store = wired
+    await dispatcher.feed_update(bot, message_update(102, "/profile 11"))
+    assert "класс: 11" in bot.session.texts()[-1]
+    await dispatcher.feed_update(bot, message_update(102, "хочу стать сварщиком"))
+    assert store.last_question(102)["details"]["grade"] == 11
+
+
+async def test_why_is_for_counsellors_only(wired, bot: Bot) -> None:
+    dispatcher, _, _ = wired
+    await dispatcher.feed_update(bot, message_update(COUNSELLOR, "мейірбике болғым келеді"))
+    await dispatcher.feed_update(bot, message_update(COUNSELLOR, "/why"))
+    why = bot.session.texts()[-1]
+    assert "lang: kk, intent: suggest" in why and "nursing" in why and "sources:" in why
+    await dispatcher.feed_update(bot, message_update(USER, "/why"))
+    assert "только консультантам" in bot.session.texts()[-1]
+
+
+async def test_unanswered_questions_come_as_csv_for_admins(wired, bot: Bot) -> None:
+    dispatcher, _, _ = wired
+    await dispatcher.feed_update(bot, message_update(103, "какая погода завтра"))
+    await dispatcher.feed_update(bot, message_update(ADMIN, "/unanswered"))
+    document = bot.session.requests[-1]
+    assert type(document).__name__ == "SendDocument"
+    assert "какая погода завтра" in document.document.data.decode("utf-8")
+    await dispatcher.feed_update(bot, message_update(USER, "/unanswered"))
+    assert "только администраторам" in bot.session.texts()[-1]
+
+
+async def test_errors_get_an_apology_and_the_bot_keeps_going(wired, bot: Bot, monkeypatch) -> None:
+    dispatcher, advisor, _ = wired
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(advisor, "ask", broken)
+    await dispatcher.feed_update(bot, message_update(104, "хочу стать сварщиком"))
+    assert "что-то пошло не так" in bot.session.texts()[-1]
+    monkeypatch.undo()
+    await dispatcher.feed_update(bot, message_update(104, "хочу стать сварщиком"))
+    assert any("Сварочное дело" in text for text in bot.session.texts()[-2:])
+
+
+async def test_vote_for_someone_elses_answer_is_refused(wired, bot: Bot) -> None:
+    dispatcher, _, store = wired
+    await dispatcher.feed_update(bot, message_update(105, "хочу стать сварщиком"))
+    own = store.last_question(105)["id"]
+    await dispatcher.feed_update(bot, callback_update(106, f"v:{own}:1"))
+    assert "устарела" in bot.session.requests[-1].text
+    await dispatcher.feed_update(bot, callback_update(105, f"v:{own}:1"))
+    assert "Спасибо" in bot.session.requests[-1].text
+
+
+async def test_forget_deletes_the_user(wired, bot: Bot) -> None:
+    dispatcher, _, store = wired
+    await dispatcher.feed_update(bot, message_update(107, "/profile 9"))
+    await dispatcher.feed_update(bot, message_update(107, "хочу стать сварщиком"))
+    await dispatcher.feed_update(bot, message_update(107, "/forget"))
+    assert store.profile(107).grade is None and store.last_question(107) is None
+    assert store.db["users"].count_where("user_id = ?", [107]) == 0
+
+
+async def test_quiz_state_survives_a_restart(tmp_path: Path) -> None:
+    key = StorageKey(bot_id=1, chat_id=5, user_id=5)
+    first = SqliteStorage(Store.open(tmp_path / "bot.sqlite3"))
+    await first.set_state(key, "Quiz:answering")
+    await first.set_data(key, {"answers": ["yes", "no"]})
+    second = SqliteStorage(Store.open(tmp_path / "bot.sqlite3"))  # a new process opens the same file
+    assert await second.get_state(key) == "Quiz:answering"
+    assert await second.get_data(key) == {"answers": ["yes", "no"]}
+
+
+def test_html_is_escaped_and_long_answers_split_under_the_limit() -> None:
+    from advisor.answer import Answer
+
+    answer = Answer(question="q", lang="ru", intent="suggest",
+                    answer=("<script>alert(1)</script> & текст\n" * 400) + "\n\nИсточники:\n· x")
+    html_text = to_html(answer)
+    assert "<script>" not in html_text and "&lt;script&gt;" in html_text and "<i>Источники" in html_text
+    pieces = split_message(html_text)
+    assert len(pieces) > 1 and all(len(p) <= 4096 for p in pieces)
+    assert "".join(pieces).count("<i>") == "".join(pieces).count("</i>")
+    assert split_message("x" * 10_000)[0] == "x" * 4096
