@@ -47,6 +47,8 @@ class Driver:
         self.cursor = server.mark()
         self.pending: dict[int, float] = {}  # user -> time the question was pushed
         self.latencies: list[float] = []
+        self.timeline: list[tuple[float, float]] = []  # (time sent, latency)
+        self.started = time.monotonic()
         self.errors = 0
         self.sent = 0
         self._last_timeout_check = time.monotonic()
@@ -66,7 +68,9 @@ class Driver:
         for item in new:
             user = item.chat_id
             if item.method == "sendMessage" and user in self.pending:
-                self.latencies.append(now - self.pending.pop(user))
+                pushed = self.pending.pop(user)
+                self.latencies.append(now - pushed)
+                self.timeline.append((pushed - self.started, now - pushed))
                 if item.text.startswith(APOLOGY):
                     self.errors += 1
                 done.append(user)
@@ -128,6 +132,12 @@ def report(name: str, driver: Driver, took: float, offered: float) -> None:
           f"update→reply p50 {percentile(driver.latencies, .5) * 1000:.0f} ms, "
           f"p95 {percentile(driver.latencies, .95) * 1000:.0f} ms, p99 {percentile(driver.latencies, .99) * 1000:.0f} ms; "
           f"errors {driver.errors}", flush=True)
+    windows: dict[int, list[float]] = {}
+    for sent_at, latency in driver.timeline:
+        windows.setdefault(int(sent_at // 20) * 20, []).append(latency)
+    print("  p95 by 20-s window of sending: " + ", ".join(
+        f"{start}-{start + 20} s: {len(v) / 20:.0f} msg/s, {percentile(v, .95) * 1000:.0f} ms"
+        for start, v in sorted(windows.items())), flush=True)
 
 
 def main() -> None:
