@@ -21,6 +21,7 @@ from knowledge.vocabulary import label
 DENSE_RELEVANT = 0.87
 MAX_COLLEGES_SHOWN = 6
 MAX_SOURCES_SHOWN = 4
+PROFILE_INTEREST_BOOST = 1.1
 ALWAYS_FREE = ("free-first-qualification", "state-order")
 # Words too general to show that a record is about what the person asked.
 GENERIC_STEMS = frozenset(stemmed_tokens(
@@ -69,8 +70,8 @@ class Advisor:
         self._state = _State(kb, retriever, language_detector(kb))  # one reference swap: atomic
 
     def ask(self, text: str, lang: str | None = None, grade: int | None = None, city: str | None = None,
-            top_k: int | None = None) -> Answer:
-        """Answer one question; never raises on bad input."""
+            top_k: int | None = None, interests: tuple[str, ...] = ()) -> Answer:
+        """Answer one question; never raises on bad input. Grade, city and interests come from a profile."""
         state = self._state  # one consistent snapshot for the whole answer
         cleaned = (text or "").strip()
         if not cleaned:
@@ -82,7 +83,7 @@ class Advisor:
         if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
         question = understand(cleaned, state.detector, lang=lang, grade=grade,
-                              place=find_place(city) if city else None)
+                              place=find_place(city) if city else None, interests=interests)
         answer = _Composer(state, question, top_k or self.top_k).compose()
         answer.question = text
         if notes:
@@ -186,13 +187,16 @@ class _Composer:
                                                                                             record.name_kk))
         if not scores:
             return []
+        for sid in scores:  # the profile's interests tip the balance between close candidates
+            if set(self.q.interests) & set(self._speciality_record(sid).interests):
+                scores[sid] *= PROFILE_INTEREST_BOOST
         best = max(scores.values())
         ranked = sorted((item for item in scores.items() if item[1] >= best * 0.5), key=lambda i: -i[1])
         suggestions = []
         for sid, score in ranked[: self.top_k]:
             spec = self._speciality_record(sid)
             why = self._keyword_reason(spec) or reasons.get(sid) or self._interest_reason(spec) \
-                or phrase("why_meaning", self.lang)
+                or self._profile_reason(spec) or phrase("why_meaning", self.lang)
             suggestions.append(SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk,
                                                     round(score, 4), why))
         return suggestions
@@ -205,6 +209,10 @@ class _Composer:
             if terms and terms & question_terms == terms:
                 return phrase("why_keyword", self.lang, value=keyword)
         return ""
+
+    def _profile_reason(self, spec: Speciality) -> str:
+        shared = [i for i in self.q.interests if i in spec.interests]
+        return phrase("why_profile", self.lang, value=label(shared[0], self.lang, interest=True)) if shared else ""
 
     def _interest_reason(self, spec: Speciality) -> str:
         question_terms = set(stemmed_tokens(self.q.text)) - self.ignored_terms

@@ -56,6 +56,7 @@ class Question:
     place: Place | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
     wants_free: bool = False
+    interests: tuple[str, ...] = ()  # from the person's profile (the interest test), strongest first
 
 
 def detect_grade(text: str) -> int | None:
@@ -104,7 +105,7 @@ def detect_tags(text: str) -> frozenset[str]:
 
 
 def understand(text: str, detector: LanguageDetector, lang: str | None = None, grade: int | None = None,
-               place: Place | None = None) -> Question:
+               place: Place | None = None, interests: tuple[str, ...] = ()) -> Question:
     """Parse a message; explicit lang, grade and place (from options or a profile) win over the text."""
     return Question(
         text=text,
@@ -114,4 +115,5 @@ def understand(text: str, detector: LanguageDetector, lang: str | None = None, g
         place=find_place(text) or place,
         tags=detect_tags(text),
         wants_free=_has(_folded(text), _INTENT_PATTERNS["free"]),
+        interests=interests,
     )

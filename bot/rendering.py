@@ -56,7 +56,8 @@ async def ask_advisor(advisor: Advisor, text: str, profile: Profile | None, top_
     """Ask in a worker thread so the bot keeps serving others; the profile fills in grade and city."""
     grade = profile.grade if profile else None
     city = profile.city if profile and profile.city else None
-    return await asyncio.to_thread(advisor.ask, text, None, grade, city, top_k)
+    interests = tuple(i for i in (profile.interests if profile else "").split(",") if i)
+    return await asyncio.to_thread(advisor.ask, text, None, grade, city, top_k, interests)
 
 
 async def send_answer(message: Message, answer: Answer, store: Store, user_id: int, lang: str) -> int:

@@ -160,3 +160,13 @@ def test_concurrent_questions_get_the_same_answers(advisor: Advisor) -> None:
     finally:
         sys.setswitchinterval(interval)
     assert got == expected
+
+
+def test_profile_interests_tip_the_balance_and_are_named(advisor: Advisor) -> None:
+    question = "хочу работать в больнице или писать код"
+    for interest, first in (("caring", "nursing"), ("computers", "software")):
+        answer = advisor.ask(question, interests=(interest,))
+        assert {s.id for s in answer.specialities[:2]} == {"nursing", "software"}
+        assert answer.specialities[0].id == first, interest
+    caring = advisor.ask(question, interests=("caring",)).specialities[0]
+    assert caring.why == "подходит к вашему интересу из теста: забота о людях"

@@ -183,3 +183,11 @@ def test_html_is_escaped_and_long_answers_split_under_the_limit() -> None:
     assert len(pieces) > 1 and all(len(p) <= 4096 for p in pieces)
     assert "".join(pieces).count("<i>") == "".join(pieces).count("</i>")
     assert split_message("x" * 10_000)[0] == "x" * 4096
+
+
+async def test_city_named_in_a_question_is_remembered_in_the_profile(wired, bot: Bot) -> None:
+    dispatcher, _, store = wired
+    await dispatcher.feed_update(bot, message_update(108, "где учат на медсестру в Караганде"))
+    assert store.profile(108).city == "Караганда"
+    await dispatcher.feed_update(bot, message_update(108, "/profile"))
+    assert "город: Караганда" in bot.session.texts()[-1]

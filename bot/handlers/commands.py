@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 
 from advisor.advisor import Advisor
 from advisor.places import find_place
+from knowledge.vocabulary import label
 from bot.keyboards import GradeChoice, MenuAction, Vote
 from bot.rendering import ask_advisor, send_answer
 from bot.storage import Profile, Store
@@ -58,8 +59,9 @@ async def profile_command(message: Message, command: CommandObject, store: Store
         profile = store.update_profile(message.from_user.id, grade=int(args))
     elif args and (place := find_place(args)):
         profile = store.update_profile(message.from_user.id, city=place.city or place.region)
+    interests = ", ".join(label(i, lang, interest=True) for i in profile.interests.split(",") if i)
     await message.answer(t("profile", lang, grade=profile.grade or t("unset", lang),
-                           city=profile.city or t("unset", lang)))
+                           city=profile.city or t("unset", lang), interests=interests or t("unset", lang)))
 
 
 @router.callback_query(GradeChoice.filter(F.grade.in_({9, 11})))

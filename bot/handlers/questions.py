@@ -18,6 +18,8 @@ router = Router(name=__name__)
 async def answer_question(message: Message, advisor: Advisor, store: Store, profile: Profile, lang: str) -> None:
     answer = await ask_advisor(advisor, message.text, profile)
     await send_answer(message, answer, store, message.from_user.id, lang)
+    if answer.city and not profile.city:  # a city the user named: remembered for later answers (/profile)
+        store.update_profile(message.from_user.id, city=answer.city)
     if answer.intent == "suggest" and profile.grade is None and answer.grade is None \
             and not store.asked_for_grade(message.from_user.id):
         # Asked lightly, once: a grade refines suggestions but is never required.

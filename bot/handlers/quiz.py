@@ -62,7 +62,10 @@ async def quiz_answer(callback: CallbackQuery, callback_data: QuizAnswer, state:
         await _ask(callback.message, len(answers), lang)
         return
     await state.clear()
-    answer = await asyncio.to_thread(advisor.suggest_for_interests, interest_weights(answers), lang, profile.grade)
+    weights = interest_weights(answers)
+    strongest = [i for i, w in sorted(weights.items(), key=lambda item: -item[1]) if w > 0][:3]
+    store.update_profile(callback.from_user.id, interests=",".join(strongest))  # refines later suggestions
+    answer = await asyncio.to_thread(advisor.suggest_for_interests, weights, lang, profile.grade)
     answer.question = "/quiz"
     names = ", ".join(s.name(lang) for s in answer.specialities[:3])
     answer.answer = t("quiz_result", lang, top=names) + answer.answer
