@@ -335,41 +335,42 @@ class _Composer:
             return isinstance(record, College)
         return record.city == place.city if place.city else record.region == place.region
 
+    def _near(self, colleges: list[College]) -> list[College]:
+        """The colleges in the question's place; for a town with none, those of its region."""
+        here = [c for c in colleges if self._in_place(c)]
+        if not here and self.q.place and self.q.place.city:
+            here = [c for c in colleges if c.region == self.q.place.region]
+        return here
+
     def _college_lines(self, speciality_ids: list[str], named_ids: list[str] | None = None) -> str:
-        """Colleges teaching these specialities (or named in the question), in the question's place."""
+        """Colleges named in the question, or teaching these specialities, or all of the place."""
         place = self.q.place
         where = phrase("where_ru" if self.lang == "ru" else "where_kk", self.lang,
                        place=place.label(self.lang)) if place else ""
         if named_ids:
-            candidates = [c for c in self.kb.colleges if c.id in named_ids]
-            candidates.sort(key=lambda c: named_ids.index(c.id))
-        else:
-            candidates = [c for c in self.kb.colleges if set(speciality_ids) & set(c.specialities)]
-        colleges = [c for c in candidates if self._in_place(c)]
-        if place and place.city and not colleges:  # a town with none: fall back to its region
-            colleges = [c for c in candidates if c.region == place.region]
-        what = (f"«{self._spec_name(speciality_ids[0])}»" if len(speciality_ids) == 1
-                else phrase("these_specialities", self.lang))
-        if speciality_ids and not named_ids:
-            if not colleges and place:  # none with this speciality here: at least the colleges of the place
-                others = [c for c in self.kb.colleges if self._in_place(c)]
-                if others:
-                    return (phrase("no_colleges_here", self.lang, where=where, what=what) + "\n"
-                            + self._college_lines([], named_ids=[c.id for c in others]))
-            if not colleges:
-                return phrase("no_colleges_here", self.lang, where=where, what=what)
-            head = phrase("colleges_intro", self.lang, what=what, where=where)
-        elif named_ids:
+            colleges = [c for i in named_ids if isinstance(c := self.kb.get(i), College)]
             head = phrase("colleges_in", self.lang, where=where)
+        elif speciality_ids:
+            what = (f"«{self._spec_name(speciality_ids[0])}»" if len(speciality_ids) == 1
+                    else phrase("these_specialities", self.lang))
+            colleges = self._near([c for c in self.kb.colleges if set(speciality_ids) & set(c.specialities)])
+            if not colleges:  # say so, then at least list the colleges of the place
+                others = self._near(self.kb.colleges) if place else []
+                missing = phrase("no_colleges_here", self.lang, where=where, what=what)
+                return missing + ("\n" + self._college_lines([], [c.id for c in others]) if others else "")
+            head = phrase("colleges_intro", self.lang, what=what, where=where)
         else:
             if not place:
                 return phrase("ask_place", self.lang)
-            colleges = [c for c in self.kb.colleges if self._in_place(c)]
+            colleges = self._near(self.kb.colleges)
             if not colleges:
                 return phrase("no_colleges_place", self.lang, where=where)
             head = phrase("colleges_in", self.lang, where=where)
+        return self._list_colleges(head, colleges, speciality_ids)
+
+    def _list_colleges(self, head: str, colleges: list[College], speciality_ids: list[str]) -> str:
         # Colleges teaching more of the suggested specialities come first.
-        colleges.sort(key=lambda c: -len(set(speciality_ids) & set(c.specialities)))
+        colleges = sorted(colleges, key=lambda c: -len(set(speciality_ids) & set(c.specialities)))
         self.colleges = colleges[:MAX_COLLEGES_SHOWN]
         lines = [head]
         for college in self.colleges:
@@ -378,7 +379,7 @@ class _Composer:
             lines.append(f"• {college.name}" + (f" — {details}" if details else ""))
         if len(colleges) > MAX_COLLEGES_SHOWN:
             lines.append(phrase("more_colleges", self.lang, n=len(colleges) - MAX_COLLEGES_SHOWN))
-        if not place:
+        if not self.q.place:
             lines.append(phrase("ask_place", self.lang))
         return "\n".join(lines)
 
