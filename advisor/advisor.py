@@ -345,8 +345,7 @@ class _Composer:
     def _college_lines(self, speciality_ids: list[str], named_ids: list[str] | None = None) -> str:
         """Colleges named in the question, or teaching these specialities, or all of the place."""
         place = self.q.place
-        where = phrase("where_ru" if self.lang == "ru" else "where_kk", self.lang,
-                       place=place.label(self.lang)) if place else ""
+        where = f" — {place.label(self.lang)}" if place else ""
         if named_ids:
             colleges = [c for i in named_ids if isinstance(c := self.kb.get(i), College)]
             head = phrase("colleges_in", self.lang, where=where)
