@@ -22,6 +22,7 @@ DENSE_RELEVANT = 0.87
 MAX_COLLEGES_SHOWN = 6
 MAX_SOURCES_SHOWN = 4
 PROFILE_INTEREST_BOOST = 1.1
+MAX_WORDS_FOR_CORRECTIONS = 5
 ALWAYS_FREE = ("free-first-qualification", "state-order")
 # Words too general to show that a record is about what the person asked.
 GENERIC_STEMS = frozenset(stemmed_tokens(
@@ -141,8 +142,14 @@ class _Composer:
         self.top_k = top_k
         self.used: dict[str, float] = {}  # record id -> score, in the order the answer uses them
         self.colleges: list[College] = []
-        where = {s for w in place_words(question.text) for s in stemmed_tokens(w)}
-        self.ignored_terms = GENERIC_STEMS | where
+        where = place_words(question.text)
+        self.ignored_terms = GENERIC_STEMS | {s for w in where for s in stemmed_tokens(w)}
+        self.question_terms = set(stemmed_tokens(question.text))
+        # A typo-corrected word alone shows what a short question is about («хачу на павара»), but in a
+        # longer message one near-miss word is weak evidence («реши уравнение» is not «управление»).
+        content_words = [w for w in tokens(question.text) if w not in where and stemmed_tokens(w)
+                         and len(w) > 2 and not w.isdigit()]
+        self.trust_corrections = len(content_words) <= MAX_WORDS_FOR_CORRECTIONS
 
     def compose(self) -> Answer:
         """The answer for the question's intent, or an honest 'not found'."""
@@ -167,8 +174,12 @@ class _Composer:
     def _search(self, k: int, kinds: tuple[str, ...] = (), by_name_only: bool = False) -> list[Hit]:
         """Relevant hits for the question, best first; by_name_only ignores closeness in meaning."""
         hits = self.retriever.search(self.q.text, k=k, filters=Filters(kinds=kinds))
-        return [h for h in hits if set(h.key_terms) - self.ignored_terms
-                or (h.dense >= DENSE_RELEVANT and not by_name_only)]
+        return [h for h in hits if self._named(h) or (h.dense >= DENSE_RELEVANT and not by_name_only)]
+
+    def _named(self, hit: Hit) -> bool:
+        """True when a meaningful word of the question (or, in a short one, its correction) names the hit."""
+        terms = set(hit.key_terms) - self.ignored_terms
+        return bool(terms & self.question_terms) or (self.trust_corrections and bool(terms))
 
     def _ranked_specialities(self) -> list[SpecialitySuggestion]:
         """Specialities for the question, from speciality and profession hits, each with a reason."""
