@@ -191,3 +191,29 @@ async def test_city_named_in_a_question_is_remembered_in_the_profile(wired, bot:
     assert store.profile(108).city == "Караганда"
     await dispatcher.feed_update(bot, message_update(108, "/profile"))
     assert "город: Караганда" in bot.session.texts()[-1]
+
+
+@pytest.mark.parametrize("user, command, expected", [
+    (120, "/free", "бесплатно"), (121, "/admission", "075-У"),
+    (122, "/colleges Караганда", "Карагандинский медицинский колледж"), (123, "/colleges", "В каком городе"),
+    (124, "/help", "/quiz"), (125, "/start", "Подобрать специальность"),
+])
+async def test_commands_answer_from_the_knowledge_base(wired, bot: Bot, user: int, command: str,
+                                                       expected: str) -> None:
+    dispatcher, _, _ = wired
+    await dispatcher.feed_update(bot, message_update(user, command))
+    sent = bot.session.requests[-1]
+    markup = getattr(sent, "reply_markup", None)
+    buttons = " ".join(b.text for row in markup.inline_keyboard for b in row) if markup else ""
+    assert expected.lower() in (sent.text + buttons).lower()
+
+
+async def test_more_button_continues_the_list(wired, bot: Bot) -> None:
+    dispatcher, _, _ = wired
+    await dispatcher.feed_update(bot, message_update(111, "хочу стать сварщиком или медсестрой или программистом"))
+    first = [r for r in bot.session.requests if type(r).__name__ == "SendMessage"][-1]
+    await dispatcher.feed_update(bot, callback_update(111, "more:1"))
+    more = bot.session.requests[-1]
+    assert type(more).__name__ == "SendMessage" and more.text != first.text
+    await dispatcher.feed_update(bot, callback_update(111, "more:999"))
+    assert "устарела" in bot.session.requests[-1].text
