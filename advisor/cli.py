@@ -12,7 +12,7 @@ from typing import Sequence, TextIO
 from advisor.answer import Answer
 from advisor.config import ConfigError, Settings
 from advisor.wiring import (build_advisor, build_embeddings, build_index, build_knowledge, build_settings)
-from embeddings.index import IndexError_
+from embeddings.index import IndexUnavailable
 from embeddings.model import EmbeddingModelError
 from knowledge.loader import KnowledgeError, load_knowledge
 
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         command = args.command or ("bot" if settings.bot_token else "console")
         return COMMANDS[command](settings, args)
-    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexError_) as exc:
+    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

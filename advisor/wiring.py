@@ -9,7 +9,7 @@ from langchain_core.embeddings import Embeddings
 from advisor.advisor import Advisor
 from advisor.config import Settings, load_settings
 from embeddings.documents import build_documents
-from embeddings.index import IndexError_, Progress, ReindexReport, VectorIndex, open_index, reindex
+from embeddings.index import IndexUnavailable, Progress, ReindexReport, VectorIndex, open_index, reindex
 from embeddings.model import load_embeddings
 from embeddings.retriever import HybridRetriever
 from knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
@@ -47,7 +47,7 @@ def build_index(settings: Settings, kb: KnowledgeBase, embeddings: Embeddings,
         if index.manifest.get("hashes") == {d.id: d.hash for d in documents}:
             return index, None
         log.info("knowledge changed since the index was built: reindexing")
-    except IndexError_ as exc:
+    except IndexUnavailable as exc:
         log.warning("%s: rebuilding the index", exc)
     return reindex(root, documents, embeddings, progress)
 

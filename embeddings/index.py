@@ -30,7 +30,7 @@ BATCH = 64
 Progress = Callable[[int, int], None]
 
 
-class IndexError_(Exception):
+class IndexUnavailable(Exception):
     """The vector index is missing or unreadable; reindexing rebuilds it."""
 
 
@@ -65,9 +65,9 @@ class VectorIndex:
             self.store = _open_store(directory, embeddings)
             count = self.store._collection.count()
         except Exception as exc:  # chromadb raises many kinds of errors on a damaged folder
-            raise IndexError_(f"index at {directory} is unreadable ({exc.__class__.__name__}: {exc})") from exc
+            raise IndexUnavailable(f"index at {directory} is unreadable ({exc.__class__.__name__}: {exc})") from exc
         if count != len(self.manifest.get("hashes", {})):
-            raise IndexError_(f"index at {directory} holds {count} vectors but its manifest lists "
+            raise IndexUnavailable(f"index at {directory} holds {count} vectors but its manifest lists "
                               f"{len(self.manifest.get('hashes', {}))}")
 
     @property
@@ -92,13 +92,13 @@ class VectorIndex:
 
 
 def open_index(root: Path, embeddings: Embeddings) -> VectorIndex:
-    """The live generation named by root/CURRENT; raises IndexError_ when it is missing or damaged."""
+    """The live generation named by root/CURRENT; raises IndexUnavailable when it is missing or damaged."""
     pointer = root / CURRENT
     if not pointer.exists():
-        raise IndexError_(f"no index at {root} yet")
+        raise IndexUnavailable(f"no index at {root} yet")
     index = VectorIndex(root / pointer.read_text(encoding="utf-8").strip(), embeddings)
     if index.model != model_name(embeddings):
-        raise IndexError_(f"index was built with {index.model!r}, the configured model is {model_name(embeddings)!r}")
+        raise IndexUnavailable(f"index was built with {index.model!r}, the configured model is {model_name(embeddings)!r}")
     return index
 
 
@@ -110,7 +110,7 @@ def reindex(root: Path, documents: list[Document], embeddings: Embeddings,
     _remove_stale_generations(root)
     try:
         previous: VectorIndex | None = open_index(root, embeddings)
-    except IndexError_ as exc:
+    except IndexUnavailable as exc:
         log.info("full reindex: %s", exc)
         previous = None
     old_hashes: dict[str, str] = previous.manifest["hashes"] if previous else {}

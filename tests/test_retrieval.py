@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SPECIALITIES, FakeEmbeddings, write_knowledge
 from embeddings.documents import build_documents
-from embeddings.index import CURRENT, IndexError_, open_index, reindex
+from embeddings.index import CURRENT, IndexUnavailable, open_index, reindex
 from embeddings.retriever import Filters, HybridRetriever
 from embeddings.text import latin_to_cyrillic, stemmed_tokens
 from knowledge.loader import load_knowledge
@@ -89,7 +89,7 @@ def test_model_change_rebuilds_everything(built, tmp_path: Path) -> None:
     kb, _, _ = built
     other = FakeEmbeddings()
     other.name = "another-model"
-    with pytest.raises(IndexError_, match="another-model"):
+    with pytest.raises(IndexUnavailable, match="another-model"):
         open_index(tmp_path / "index", other)
     _, report = reindex(tmp_path / "index", build_documents(kb), other)
     assert report.full_rebuild and report.added == 11
@@ -100,7 +100,7 @@ def test_corrupt_index_is_reported_then_rebuilt(built, tmp_path: Path, fake_embe
     root = tmp_path / "index"
     generation = root / (root / CURRENT).read_text()
     (generation / "manifest.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(IndexError_, match="unreadable"):
+    with pytest.raises(IndexUnavailable, match="unreadable"):
         open_index(root, fake_embeddings)
     _, report = reindex(root, build_documents(kb), fake_embeddings)
     assert report.full_rebuild

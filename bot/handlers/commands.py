@@ -9,11 +9,11 @@ from aiogram.types import CallbackQuery, Message
 
 from advisor.advisor import Advisor
 from advisor.places import find_place
-from knowledge.vocabulary import label
 from bot.keyboards import GradeChoice, MenuAction, Vote
 from bot.rendering import ask_advisor, send_answer
 from bot.storage import Profile, Store
 from bot.texts import t
+from knowledge.vocabulary import label
 
 router = Router(name=__name__)
 
