@@ -107,9 +107,9 @@ class Advisor:
     def suggest_for_interests(self, weights: dict[str, float], lang: str = "ru",
                               grade: int | None = None) -> Answer:
         """Specialities ranked by how well their interests match the weights (from the interest test)."""
-        kb = self._state.kb
+        state = self._state  # one consistent snapshot, as in ask()
         scored = []
-        for spec in kb.specialities:
+        for spec in state.kb.specialities:
             matched = [i for i in spec.interests if weights.get(i, 0) > 0]
             if matched:
                 score = sum(weights[i] for i in matched) / len(spec.interests) ** 0.5
@@ -121,7 +121,7 @@ class Advisor:
             suggestions.append(SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk,
                                                     round(score, 4), why))
         question = Question(text="", lang=lang, intent="suggest", grade=grade)
-        composer = _Composer(self._state, question, self.top_k)
+        composer = _Composer(state, question, self.top_k)
         if not suggestions:
             return composer._answer("suggest", phrase("not_found", lang), answered=False)
         return composer.suggestion_answer(suggestions)
