@@ -79,12 +79,7 @@ PHRASES: dict[str, dict[str, str]] = {
 }
 
 
-def localised(table: dict[str, dict[str, str]], key: str, lang: str, **values: object) -> str:
-    """The Kazakh or Russian text of a table entry, with values filled in."""
-    text = table[key]["kk" if lang == "kk" else "ru"]
-    return text.format(**values) if values else text
-
-
 def phrase(key: str, lang: str, **values: object) -> str:
-    """A fixed phrase of the advisor's answers."""
-    return localised(PHRASES, key, lang, **values)
+    """A fixed phrase of the advisor's answers in the language, with values filled in."""
+    text = PHRASES[key]["kk" if lang == "kk" else "ru"]
+    return text.format(**values) if values else text

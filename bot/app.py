@@ -11,6 +11,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
+from aiogram.utils.i18n import ConstI18nMiddleware, I18n
 from langchain_core.embeddings import Embeddings
 
 from advisor.advisor import Advisor
@@ -20,7 +21,7 @@ from bot.fsm import SqliteStorage
 from bot.handlers import all_routers
 from bot.middlewares import ThrottlingMiddleware, UserContextMiddleware, telegram_language
 from bot.storage import Store
-from bot.texts import t
+from bot.texts import build_i18n, t
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,12 @@ def build_bot(settings: Settings) -> Bot:
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-def build_dispatcher(settings: Settings, advisor: Advisor, store: Store, embeddings: Embeddings) -> Dispatcher:
+def build_dispatcher(settings: Settings, advisor: Advisor, store: Store, embeddings: Embeddings,
+                     i18n: I18n) -> Dispatcher:
     """The Dispatcher with routers, middlewares and the shared objects injected into every handler."""
     dispatcher = Dispatcher(storage=SqliteStorage(store), settings=settings, advisor=advisor, store=store,
-                            embeddings=embeddings)
+                            embeddings=embeddings, i18n=i18n)
+    ConstI18nMiddleware(locale="ru", i18n=i18n).setup(dispatcher)  # every text names its language
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(UserContextMiddleware())
         observer.middleware(ThrottlingMiddleware(settings.throttle.messages, settings.throttle.per_seconds))
@@ -55,7 +58,7 @@ def build_dispatcher(settings: Settings, advisor: Advisor, store: Store, embeddi
     return dispatcher
 
 
-async def on_error(event: ErrorEvent) -> bool:
+async def on_error(event: ErrorEvent, i18n: I18n) -> bool:
     """Log the trace, apologise to the user, keep running."""
     log.exception("error while handling update %s", event.update.update_id, exc_info=event.exception)
     update = event.update
@@ -64,7 +67,9 @@ async def on_error(event: ErrorEvent) -> bool:
         update.callback_query.from_user if update.callback_query else None)
     if target is not None:
         try:
-            await target.answer(t("error", telegram_language(user)))
+            with i18n.context():  # errors are handled outside the update's I18n context
+                apology = t("error", telegram_language(user))
+            await target.answer(apology)
         except Exception:
             log.warning("could not send the apology", exc_info=True)
     return True
@@ -83,7 +88,8 @@ async def serve(settings: Settings) -> None:
     advisor = await asyncio.to_thread(build_advisor, settings, embeddings)
     store = Store.open(settings.resolve(settings.storage.path))
     bot = build_bot(settings)
-    dispatcher = build_dispatcher(settings, advisor, store, embeddings)
+    i18n = build_i18n(settings.resolve(settings.storage.path).parent / "locales")
+    dispatcher = build_dispatcher(settings, advisor, store, embeddings, i18n)
     await register_commands(bot)
     if settings.telegram.mode == "webhook":
         await _serve_webhook(settings, bot, dispatcher)

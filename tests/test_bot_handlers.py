@@ -21,6 +21,7 @@ from bot.app import build_dispatcher
 from bot.fsm import SqliteStorage
 from bot.rendering import split_message, to_html
 from bot.storage import Store
+from bot.texts import build_i18n
 from conftest import FakeEmbeddings, write_knowledge
 from embeddings.documents import build_documents
 from embeddings.index import reindex
@@ -67,7 +68,8 @@ def wired(tmp_path_factory: pytest.TempPathFactory):
     settings = load_settings(access={"admins": [ADMIN], "counsellors": [COUNSELLOR]},
                              throttle={"messages": 3, "per_seconds": 60})
     store = Store(Database(memory=True))
-    dispatcher = build_dispatcher(settings, advisor, store, FakeEmbeddings())
+    i18n = build_i18n(tmp_path_factory.mktemp("locales"))
+    dispatcher = build_dispatcher(settings, advisor, store, FakeEmbeddings(), i18n)
     return dispatcher, advisor, store
 
 
