@@ -15,6 +15,17 @@ from sqlite_utils import Database
 SCHEMA_VERSION = 1
 QUESTION_CHARS_KEPT = 500  # enough to read the question back, no more
 
+TABLES: dict[str, dict[str, type]] = {
+    "users": {"user_id": int, "lang": str, "grade": int, "city": str, "interests": str, "grade_asked": int,
+              "created": str},
+    "messages": {"id": int, "user_id": int, "day": str, "question": str, "lang": str, "intent": str,
+                 "answered": int, "details": str, "at": float},
+    "feedback": {"id": int, "user_id": int, "message_id": int, "vote": int, "comment": str, "at": float},
+    "fsm": {"key": str, "state": str, "data": str},
+    "meta": {"key": str, "value": str},
+}
+PRIMARY_KEYS = {"users": "user_id", "messages": "id", "feedback": "id", "fsm": "key", "meta": "key"}
+
 
 @dataclass
 class Profile:
@@ -44,16 +55,15 @@ class Store:
         return cls(db)
 
     def _migrate(self) -> None:
-        """Create missing tables; later versions add their migrations here, keyed by SCHEMA_VERSION."""
-        self.db["users"].create({"user_id": int, "lang": str, "grade": int, "city": str, "interests": str,
-                                 "grade_asked": int, "created": str}, pk="user_id", if_not_exists=True)
-        self.db["messages"].create({"id": int, "user_id": int, "day": str, "question": str, "lang": str,
-                                    "intent": str, "answered": int, "details": str, "at": float},
-                                   pk="id", if_not_exists=True)
-        self.db["feedback"].create({"id": int, "user_id": int, "message_id": int, "vote": int, "comment": str,
-                                    "at": float}, pk="id", if_not_exists=True)
-        self.db["fsm"].create({"key": str, "state": str, "data": str}, pk="key", if_not_exists=True)
-        self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        """Create missing tables and add columns that later versions introduced; data is kept."""
+        for name, columns in TABLES.items():
+            table = self.db[name]
+            if not table.exists():
+                table.create(columns, pk=PRIMARY_KEYS[name])
+                continue
+            for column, kind in columns.items():
+                if column not in table.columns_dict:
+                    table.add_column(column, kind)
         self.db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
         self.db["messages"].create_index(["user_id"], if_not_exists=True)
         self.db["messages"].create_index(["day"], if_not_exists=True)

@@ -219,3 +219,13 @@ async def test_more_button_continues_the_list(wired, bot: Bot) -> None:
     assert type(more).__name__ == "SendMessage" and more.text != first.text
     await dispatcher.feed_update(bot, callback_update(111, "more:999"))
     assert "устарела" in bot.session.requests[-1].text
+
+
+def test_storage_adds_columns_of_newer_versions_and_keeps_data() -> None:
+    db = Database(memory=True)
+    db["users"].insert({"user_id": 1, "lang": "kk", "grade": 9, "city": "Астана", "created": "2026-01-01"},
+                       pk="user_id")  # a users table from before grade_asked and interests existed
+    store = Store(db)
+    assert {"grade_asked", "interests"} <= set(db["users"].columns_dict)
+    assert store.profile(1).lang == "kk" and store.profile(1).grade == 9
+    assert store.asked_for_grade(1) is False and store.asked_for_grade(1) is True
