@@ -213,11 +213,10 @@ class _Composer:
         return suggestions
 
     def _keyword_reason(self, spec: Speciality) -> str:
-        question_terms = set(stemmed_tokens(self.q.text))
         keywords = spec.keywords_kk + spec.keywords_ru if self.lang == "kk" else spec.keywords_ru + spec.keywords_kk
         for keyword in [*keywords, spec.name_ru, spec.name_kk]:
             terms = set(stemmed_tokens(keyword)) - self.ignored_terms
-            if terms and terms & question_terms == terms:
+            if terms and terms <= self.question_terms:
                 return phrase("why_keyword", self.lang, value=keyword)
         return ""
 
@@ -226,7 +225,7 @@ class _Composer:
         return phrase("why_profile", self.lang, value=label(shared[0], self.lang, interest=True)) if shared else ""
 
     def _interest_reason(self, spec: Speciality) -> str:
-        question_terms = set(stemmed_tokens(self.q.text)) - self.ignored_terms
+        question_terms = self.question_terms - self.ignored_terms
         for value in [*spec.interests, *spec.subjects]:
             is_interest = value in spec.interests
             if any(set(stemmed_tokens(label(value, lang, is_interest))) & question_terms for lang in ("ru", "kk")):

@@ -74,20 +74,12 @@ class VectorIndex:
     def model(self) -> str:
         return str(self.manifest.get("model", ""))
 
-    def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Record ids most similar to the query, with cosine similarity, best first."""
-        return self.search_by_vector(self.embed_query(query), k, where)
-
-    def embed_query(self, query: str) -> list[float]:
-        """The query's vector; a question is often searched several times, so vectors are remembered."""
-        return list(self._embed_cached(query))
-
-    def search_by_vector(self, vector: list[float], k: int,
-                         where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
-        """Record ids nearest to a query vector, with cosine similarity, best first."""
-        # Ids and distances only: building langchain Documents for every hit costs more than the search.
-        result = self.store._collection.query(query_embeddings=[vector], n_results=k, where=where,
-                                              include=["distances"])
+        # A question is often searched several times, so its vector is remembered. Ids and distances
+        # only: building langchain Documents for every hit costs more than the search.
+        vector = list(self._embed_cached(query))
+        result = self.store._collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
         return [(doc_id, 1.0 - float(distance)) for doc_id, distance in zip(result["ids"][0], result["distances"][0])]
 
 

@@ -42,9 +42,7 @@ class Hit:
     id: str
     kind: str
     score: float
-    dense: float = 0.0
-    sparse: float = 0.0
-    matched_terms: list[str] = field(default_factory=list)
+    dense: float = 0.0  # cosine similarity, 0 when only BM25 found it
     key_terms: list[str] = field(default_factory=list)  # matched in names, titles or keywords
 
 
@@ -60,7 +58,6 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.sparse_weight = sparse_weight
         self._doc_terms = [stemmed_tokens(d.text) for d in documents]
-        self._term_sets = [set(terms) for terms in self._doc_terms]
         self._positions = {d.id: i for i, d in enumerate(documents)}
         self._key_sets = [set(stemmed_tokens(d.key_text)) for d in documents]
         self.bm25 = BM25Okapi(self._doc_terms)
@@ -119,14 +116,10 @@ class HybridRetriever:
             for rank, (doc_id, raw) in enumerate(ranking):
                 hit = fused.setdefault(doc_id, Hit(doc_id, str(self.by_id[doc_id].metadata["kind"]), 0.0))
                 hit.score += weight / (self.rrf_k + rank + 1)
-                if ranking is sparse:
-                    hit.sparse = raw
-                else:
+                if ranking is dense:
                     hit.dense = raw
         for hit in fused.values():
-            position = self._positions[hit.id]
-            hit.matched_terms = sorted(set(terms) & self._term_sets[position])
-            hit.key_terms = sorted(set(terms) & self._key_sets[position])
+            hit.key_terms = sorted(set(terms) & self._key_sets[self._positions[hit.id]])
         return sorted(fused.values(), key=lambda h: h.score, reverse=True)[:k]
 
     def _sparse(self, terms: list[str], filters: Filters, pool: int) -> list[tuple[str, float]]:

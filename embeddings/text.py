@@ -30,9 +30,10 @@ _KAZAKH_ENDINGS = sorted({
     "сы", "сі", "ым", "ім", "ың", "ің", "ыңыз", "іңіз", "мыз", "міз", "ға", "шы", "ші", "лық", "лік",
     "дық", "дік", "тық", "тік", "ғым", "гім", "қым", "кім", "ғың", "гің", "уға", "уге", "у",
 }, key=len, reverse=True)
+_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 # The same endings typed without Kazakh letters («колледжге», «мамандыктар»).
-_KAZAKH_ENDINGS = sorted(set(_KAZAKH_ENDINGS) | {e.translate(str.maketrans("әғқңөұүһі", "агкноуухи"))
-                                                  for e in _KAZAKH_ENDINGS}, key=len, reverse=True)
+_KAZAKH_ENDINGS = sorted(set(_KAZAKH_ENDINGS) | {e.translate(_FOLD) for e in _KAZAKH_ENDINGS}, key=len,
+                         reverse=True)
 
 # Snowball stemmers keep state while stemming: one per thread, as questions are answered in worker threads.
 _local = threading.local()
@@ -73,9 +74,6 @@ def tokens(text: str) -> list[str]:
     """Words of the text, normalised, with latin words transliterated to Cyrillic."""
     words = WORD.findall(normalise(text))
     return [latin_to_cyrillic(w) if w.isascii() and not w.isdigit() else w for w in words]
-
-
-_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 
 
 def fold(word: str) -> str:
