@@ -1,8 +1,7 @@
-"""The Telegram bot: builds the Bot and the Dispatcher, registers commands, runs polling or a webhook."""
+"""The Telegram bot: builds the Bot and the Dispatcher with everything injected, and registers commands."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiogram import Bot, Dispatcher
@@ -12,16 +11,19 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
 from aiogram.utils.i18n import ConstI18nMiddleware, I18n
-from langchain_core.embeddings import Embeddings
+from aiogram.utils.token import TokenValidationError
 
 from advisor.advisor import Advisor
-from advisor.config import Settings
-from advisor.wiring import build_advisor, build_embeddings
-from bot.fsm import SqliteStorage
+from bot.config import AccessSettings, FloodSettings, TelegramSettings, ThrottleSettings
+from bot.flood import FloodControl
 from bot.handlers import all_routers
-from bot.middlewares import ThrottlingMiddleware, UserContextMiddleware, telegram_language
-from bot.storage import Store
-from bot.texts import build_i18n, t
+from bot.middlewares import (CallbackWithoutMessageMiddleware, ThrottlingMiddleware, UserContextMiddleware,
+                             telegram_language)
+from bot.monitoring import Metrics, UpdateMetricsMiddleware
+from bot.reloading import KnowledgeReloader, ReloadJob
+from bot.texts import t
+from storage.fsm import SqliteStorage
+from storage.sqlite import Store
 
 log = logging.getLogger(__name__)
 
@@ -35,31 +37,44 @@ COMMANDS = {
 }
 
 
-def build_bot(settings: Settings) -> Bot:
-    """The Bot, talking to Telegram or to the configured Bot API server."""
-    assert settings.bot_token is not None
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base)) \
-        if settings.telegram.api_base else AiohttpSession()
-    return Bot(settings.bot_token.get_secret_value(), session=session,
-               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+class BadToken(Exception):
+    """BOT_TOKEN is not shaped like a bot token."""
 
 
-def build_dispatcher(settings: Settings, advisor: Advisor, store: Store, embeddings: Embeddings,
-                     i18n: I18n) -> Dispatcher:
+def build_bot(token: str, telegram: TelegramSettings, flood: FloodSettings, metrics: Metrics) -> Bot:
+    """The Bot, talking to Telegram or to the configured Bot API server, with flood control on every call."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.api_base)) \
+        if telegram.api_base else AiohttpSession()
+    session.middleware(FloodControl(flood.max_per_second, flood.max_retries, on_retry=metrics.flood_waits.inc))
+    try:
+        return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    except TokenValidationError:
+        raise BadToken("BOT_TOKEN is not a bot token: it looks like 123456789:AA… — copy it again from "
+                       "@BotFather") from None
+
+
+def build_dispatcher(*, advisor: Advisor, store: Store, i18n: I18n, access: AccessSettings,
+                     throttle: ThrottleSettings, reloader: KnowledgeReloader,
+                     metrics: Metrics) -> Dispatcher:
     """The Dispatcher with routers, middlewares and the shared objects injected into every handler."""
-    dispatcher = Dispatcher(storage=SqliteStorage(store), settings=settings, advisor=advisor, store=store,
-                            embeddings=embeddings, i18n=i18n)
+    dispatcher = Dispatcher(storage=SqliteStorage(store), advisor=advisor, store=store, i18n=i18n, access=access,
+                            reload_job=ReloadJob(reloader),
+                            metrics=metrics)
+    dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     ConstI18nMiddleware(locale="ru", i18n=i18n).setup(dispatcher)  # every text names its language
+    dispatcher.callback_query.outer_middleware(CallbackWithoutMessageMiddleware())
+    throttling = ThrottlingMiddleware(throttle.messages, throttle.per_seconds)
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(UserContextMiddleware())
-        observer.middleware(ThrottlingMiddleware(settings.throttle.messages, settings.throttle.per_seconds))
+        observer.middleware(throttling)
     dispatcher.include_routers(*all_routers())
     dispatcher.errors.register(on_error)
     return dispatcher
 
 
-async def on_error(event: ErrorEvent, i18n: I18n) -> bool:
+async def on_error(event: ErrorEvent, i18n: I18n, metrics: Metrics) -> bool:
     """Log the trace, apologise to the user, keep running."""
+    metrics.errors.inc()
     log.exception("error while handling update %s", event.update.update_id, exc_info=event.exception)
     update = event.update
     target = update.message or (update.callback_query.message if update.callback_query else None)
@@ -80,39 +95,3 @@ async def register_commands(bot: Bot) -> None:
     for lang, language_code in (("ru", None), ("kk", "kk")):
         commands = [BotCommand(command=c, description=d) for c, d in COMMANDS[lang].items()]
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language_code)
-
-
-async def serve(settings: Settings) -> None:
-    """Build everything, then poll (or serve the webhook) until stopped."""
-    embeddings = build_embeddings(settings)
-    advisor = await asyncio.to_thread(build_advisor, settings, embeddings)
-    store = Store.open(settings.resolve(settings.storage.path))
-    bot = build_bot(settings)
-    i18n = build_i18n(settings.resolve(settings.storage.path).parent / "locales")
-    dispatcher = build_dispatcher(settings, advisor, store, embeddings, i18n)
-    await register_commands(bot)
-    if settings.telegram.mode == "webhook":
-        await _serve_webhook(settings, bot, dispatcher)
-    else:
-        await bot.delete_webhook(drop_pending_updates=False)
-        await dispatcher.start_polling(bot, handle_signals=True)
-
-
-async def _serve_webhook(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> None:
-    from aiohttp import web
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-
-    app = web.Application()
-    SimpleRequestHandler(dispatcher=dispatcher, bot=bot).register(app, path="/webhook")
-    setup_application(app, dispatcher, bot=bot)
-    await bot.set_webhook(settings.telegram.webhook_url)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.telegram.webhook_listen, settings.telegram.webhook_port).start()
-    await asyncio.Event().wait()
-
-
-def run(settings: Settings) -> int:
-    """Run the bot until interrupted."""
-    asyncio.run(serve(settings))
-    return 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import html
 
-from aiogram.types import Message
+from aiogram.types import Message, MaybeInaccessibleMessageUnion
 
 from advisor.advisor import Advisor
 from advisor.answer import Answer
 from bot.keyboards import answer_keyboard
-from bot.storage import Profile, Store
+from bot.monitoring import Metrics
+from storage.sqlite import Profile, Store
 
 TELEGRAM_LIMIT = 4096
 
@@ -60,8 +61,10 @@ async def ask_advisor(advisor: Advisor, text: str, profile: Profile | None, top_
     return await asyncio.to_thread(advisor.ask, text, None, grade, city, top_k, interests)
 
 
-async def send_answer(message: Message, answer: Answer, store: Store, user_id: int, lang: str) -> int:
-    """Log the question, then send the answer with its buttons under the last piece."""
+async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: Answer, store: Store, user_id: int, lang: str,
+                      metrics: Metrics) -> int:
+    """Log and count the question, then send the answer with its buttons under the last piece."""
+    metrics.questions.labels("yes" if answer.answered else "no").inc()
     logged = store.log_question(user_id, answer.question or "", answer.lang, answer.intent, answer.answered, {
         "lang": answer.lang, "intent": answer.intent, "grade": answer.grade, "city": answer.city,
         "specialities": [{"id": s.id, "score": s.score, "why": s.why} for s in answer.specialities],

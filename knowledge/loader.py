@@ -83,6 +83,12 @@ class KnowledgeBase:
         """Distinct regions that have at least one college."""
         return sorted({c.region for c in self.colleges})
 
+    def error_report(self, shown: int = 20) -> str:
+        """The errors as lines a person can fix, with their total, at most `shown` of them."""
+        errors = [str(p) for p in self.problems if p.severity == "error"]
+        head = f"{len(errors)} error(s)" + (f", the first {shown}:" if len(errors) > shown else ":")
+        return "\n  ".join([head, *errors[:shown]])
+
     def counts(self) -> dict[str, int]:
         """Number of records of each kind."""
         return {kind: len(self.records[kind]) for kind in KINDS}
@@ -116,7 +122,15 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     for path in files:
         _load_file(path, directory, kb)
     _check_duplicates(kb)
-    _check_references(kb)
+    unreadable = sorted({p.file for p in kb.problems if p.category in ("yaml", "structure")})
+    if unreadable:
+        # Records of an unreadable file are missing, so every reference to them would fail too:
+        # one typo would bury itself under hundreds of follow-on errors.
+        kb.problems.append(Problem(", ".join(unreadable), "", "", "reference",
+                                   "references between records not checked until the file(s) above can be read",
+                                   severity="warning"))
+    else:
+        _check_references(kb)
     _check_translations(kb)
     return kb
 
@@ -192,6 +206,7 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def _check_duplicates(kb: KnowledgeBase) -> None:
+    """Ids and speciality codes used by more than one record."""
     seen: Counter[str] = Counter(r.id for r in kb.all())
     for record_id, count in seen.items():
         if count > 1:
@@ -206,6 +221,7 @@ def _check_duplicates(kb: KnowledgeBase) -> None:
 
 
 def _check_references(kb: KnowledgeBase) -> None:
+    """Specialities named by colleges and professions that no speciality record has."""
     known = {s.id for s in kb.specialities}
     for record in [*kb.colleges, *kb.professions]:
         for ref in record.specialities:

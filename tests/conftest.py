@@ -221,7 +221,7 @@ def real_advisor(real_index: Path):
     """An advisor over the real knowledge base, wired as the bot and the CLI wire it."""
     os.environ["EMBEDDINGS__INDEX_PATH"] = str(real_index)
     try:
-        from advisor.wiring import build_advisor, build_settings
+        from app.wiring import build_advisor, build_settings
 
         return build_advisor(build_settings())
     finally:

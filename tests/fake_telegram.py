@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import signal
 import subprocess
 import threading
@@ -53,6 +54,10 @@ class FakeTelegram:
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _message_ids: Any = field(default_factory=lambda: itertools.count(5000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    flood_left: int = 0  # the next this many messages are refused with 429, as Telegram's flood control does
+    flood_retry_after: int = 1
+    refused: list[Sent] = field(default_factory=list)  # calls answered with 429
+    polls: list[int] = field(default_factory=list)  # the offset of every getUpdates call
 
     # --- running -------------------------------------------------------------------------------
     def start(self) -> "FakeTelegram":
@@ -80,6 +85,16 @@ class FakeTelegram:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def flood(self, count: int, retry_after: int = 1) -> None:
+        """Answer the next `count` sendMessage calls with 429 Too Many Requests."""
+        with self._lock:
+            self.flood_left, self.flood_retry_after = count, retry_after
+
+    def pending(self) -> int:
+        """Updates not yet confirmed by the bot (getUpdates with a higher offset)."""
+        with self._lock:
+            return len(self._updates)
 
     # --- what users do -------------------------------------------------------------------------
     def send_text(self, user_id: int, text: str, language_code: str = "ru") -> None:
@@ -133,7 +148,10 @@ class FakeTelegram:
         params: dict[str, Any] = dict(await request.post()) if request.can_read_body else {}
         params = {k: (v if isinstance(v, str) else getattr(v, "filename", "file")) for k, v in params.items()}
         if method == "getUpdates":
-            return self._ok(await self._get_updates(int(params.get("offset", 0) or 0)))
+            offset = int(params.get("offset", 0) or 0)
+            self.polls.append(offset)
+            limit = int(params.get("limit", 100) or 100)
+            return self._ok((await self._get_updates(offset, float(params.get("timeout", 1) or 0)))[:limit])
         if method == "getMe":
             return self._ok(BOT_USER)
         if method == "setMyCommands":
@@ -142,6 +160,15 @@ class FakeTelegram:
         if method in ("deleteWebhook", "setWebhook", "answerCallbackQuery", "sendChatAction"):
             self._record(method, params)
             return self._ok(True)
+        if method == "sendMessage" and self._take_flood():
+            with self._lock:
+                self.refused.append(Sent(method, params))
+            return web.json_response({"ok": False, "error_code": 429,
+                                      "description": f"Too Many Requests: retry after {self.flood_retry_after}",
+                                      "parameters": {"retry_after": self.flood_retry_after}}, status=429)
+        if params.get("parse_mode") == "HTML" and not _telegram_html_ok(params.get("text", "")):
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": "Bad Request: can't parse entities"}, status=400)
         if method in ("sendMessage", "editMessageText", "sendDocument"):
             message_id = self._record(method, params)
             chat_id = int(params.get("chat_id", 0) or 0)
@@ -149,14 +176,21 @@ class FakeTelegram:
                              "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")})
         return web.json_response({"ok": False, "error_code": 400, "description": f"fake: no {method}"}, status=400)
 
+    def _take_flood(self) -> bool:
+        with self._lock:
+            if self.flood_left <= 0:
+                return False
+            self.flood_left -= 1
+            return True
+
     def _record(self, method: str, params: dict[str, Any]) -> int:
         message_id = next(self._message_ids)
         with self._lock:
             self.sent.append(Sent(method, params, message_id))
         return message_id
 
-    async def _get_updates(self, offset: int) -> list[dict[str, Any]]:
-        for _ in range(20):  # long poll, at most about one second
+    async def _get_updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
+        for _ in range(max(1, min(20, int(timeout * 20)))):  # long poll, at most about one second
             with self._lock:
                 pending = [u for u in self._updates if u["update_id"] >= offset]
                 self._updates = pending
@@ -168,6 +202,16 @@ class FakeTelegram:
     @staticmethod
     def _ok(result: Any) -> web.Response:
         return web.json_response({"ok": True, "result": result})
+
+
+TAG = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|a|tg-spoiler|blockquote|span)(\s[^<>]*)?>")
+ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+def _telegram_html_ok(text: str) -> bool:
+    """Rejects what Telegram's HTML parser rejects: a '<' that starts no known tag, a bare '&'."""
+    without_tags = TAG.sub("", text)
+    return "<" not in without_tags and ">" not in without_tags and "&" not in ENTITY.sub("", without_tags)
 
 
 def stop_process(process: subprocess.Popen) -> None:

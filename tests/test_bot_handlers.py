@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import datetime
 import itertools
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
-from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import TelegramMethod
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 from sqlite_utils import Database
 
 from advisor.advisor import Advisor
-from advisor.config import load_settings
+from app.config import load_settings
 from bot.app import build_dispatcher
-from bot.fsm import SqliteStorage
 from bot.rendering import split_message, to_html
-from bot.storage import Store
+from storage.sqlite import Store
 from bot.texts import build_i18n
 from conftest import FakeEmbeddings, write_knowledge
 from embeddings.documents import build_documents
@@ -164,16 +161,6 @@ async def test_forget_deletes_the_user(wired, bot: Bot) -> None:
     assert store.db["users"].count_where("user_id = ?", [107]) == 0
 
 
-async def test_quiz_state_survives_a_restart(tmp_path: Path) -> None:
-    key = StorageKey(bot_id=1, chat_id=5, user_id=5)
-    first = SqliteStorage(Store.open(tmp_path / "bot.sqlite3"))
-    await first.set_state(key, "Quiz:answering")
-    await first.set_data(key, {"answers": ["yes", "no"]})
-    second = SqliteStorage(Store.open(tmp_path / "bot.sqlite3"))  # a new process opens the same file
-    assert await second.get_state(key) == "Quiz:answering"
-    assert await second.get_data(key) == {"answers": ["yes", "no"]}
-
-
 def test_html_is_escaped_and_long_answers_split_under_the_limit() -> None:
     from advisor.answer import Answer
 
@@ -219,13 +206,3 @@ async def test_more_button_continues_the_list(wired, bot: Bot) -> None:
     assert type(more).__name__ == "SendMessage" and more.text != first.text
     await dispatcher.feed_update(bot, callback_update(111, "more:999"))
     assert "устарела" in bot.session.requests[-1].text
-
-
-def test_storage_adds_columns_of_newer_versions_and_keeps_data() -> None:
-    db = Database(memory=True)
-    db["users"].insert({"user_id": 1, "lang": "kk", "grade": 9, "city": "Астана", "created": "2026-01-01"},
-                       pk="user_id")  # a users table from before grade_asked and interests existed
-    store = Store(db)
-    assert {"grade_asked", "interests"} <= set(db["users"].columns_dict)
-    assert store.profile(1).lang == "kk" and store.profile(1).grade == 9
-    assert store.asked_for_grade(1) is False and store.asked_for_grade(1) is True

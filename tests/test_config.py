@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.config import ConfigError, load_settings
+from app.config import ConfigError, load_settings
 
 
 @pytest.fixture

@@ -11,47 +11,48 @@ import logging
 import time
 
 from aiogram import Router
-from aiogram.filters import Command, Filter
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import BufferedInputFile, Message
-from langchain_core.embeddings import Embeddings
 
 from advisor.advisor import Advisor
-from advisor.config import Settings
-from advisor.wiring import reload_advisor
-from bot.storage import Store
+from bot.config import AccessSettings
+from bot.monitoring import Metrics
+from bot.reloading import ReloadJob
 from bot.texts import t
 from knowledge.loader import KnowledgeError
+from storage.sqlite import Store
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 2.0
-_reload_lock = asyncio.Lock()
+REPORT_CHARS = 3500  # what fits in one Telegram message with the wording around it
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
 
 
 class IsAdmin(Filter):
     """Passes for the user ids listed in `access.admins`."""
 
-    async def __call__(self, message: Message, settings: Settings) -> bool:
-        return message.from_user is not None and message.from_user.id in settings.access.admins
+    async def __call__(self, message: Message, access: AccessSettings) -> bool:
+        return message.from_user is not None and message.from_user.id in access.admins
 
 
 @router.message(Command("reload", "stats", "unanswered"), ~IsAdmin())
-async def refuse(message: Message, lang: str) -> None:
-    log.warning("refused %s for user %s", (message.text or "").split()[0], message.from_user.id)
+async def refuse(message: Message, command: CommandObject, lang: str) -> None:
+    log.warning("refused /%s for user %s", command.command, message.from_user.id if message.from_user else "?")
     await message.answer(t("refused", lang))
 
 
 @router.message(Command("reload"), IsAdmin())
-async def reload(message: Message, settings: Settings, advisor: Advisor, embeddings: Embeddings,
+async def reload(message: Message, reload_job: ReloadJob, advisor: Advisor, metrics: Metrics,
                  lang: str) -> None:
-    if _reload_lock.locked():
+    if reload_job.busy:
         await message.answer(t("reload_busy", lang))
         return
     status = await message.answer(t("reload_started", lang))
-    asyncio.create_task(_reload_in_background(status, settings, advisor, embeddings, lang))
+    reload_job.start(lambda: _reload_in_background(status, reload_job, advisor, metrics, lang))
 
 
-async def _reload_in_background(status: Message, settings: Settings, advisor: Advisor, embeddings: Embeddings,
+async def _reload_in_background(status: Message, job: ReloadJob, advisor: Advisor, metrics: Metrics,
                                 lang: str) -> None:
     """Reindex in a worker thread, editing one progress message; the bot keeps answering meanwhile."""
     loop = asyncio.get_running_loop()
@@ -62,18 +63,25 @@ async def _reload_in_background(status: Message, settings: Settings, advisor: Ad
             last_edit[0] = time.monotonic()
             asyncio.run_coroutine_threadsafe(_edit(status, t("reload_progress", lang, done=done, total=total)), loop)
 
-    async with _reload_lock:
-        try:
-            report = await asyncio.to_thread(reload_advisor, settings, advisor, embeddings, progress)
-        except KnowledgeError as exc:
-            await _edit(status, t("reload_failed", lang, problems=str(exc)[:3500]))
-            return
-        except Exception:  # the old index keeps serving whatever went wrong
-            log.exception("reload failed")
-            await _edit(status, t("error", lang))
-            return
+    try:
+        report = await job.run(progress)
+    except KnowledgeError as exc:
+        await _edit(status, t("reload_failed", lang, problems=html.escape(_clip(str(exc), REPORT_CHARS))))
+        return
+    except Exception:  # the old index keeps serving whatever went wrong
+        log.exception("reload failed")
+        await _edit(status, t("error", lang))
+        return
+    metrics.generation.inc()
     counts = ", ".join(f"{kind} {n}" for kind, n in advisor.kb.counts().items())
-    await _edit(status, t("reload_done", lang, report=report or "index already up to date", counts=counts))
+    await _edit(status, t("reload_done", lang, report=html.escape(report), counts=counts))
+
+
+def _clip(text: str, limit: int) -> str:
+    """The text cut at a line end under `limit` characters, saying that more was cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit("\n", 1)[0] + "\n…"
 
 
 async def _edit(message: Message, text: str) -> None:
@@ -94,5 +102,10 @@ async def unanswered(message: Message, store: Store) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["day", "lang", "intent", "question"])
     writer.writeheader()
-    writer.writerows(store.unanswered())
+    writer.writerows({k: _inert(v) for k, v in row.items()} for row in store.unanswered())
     await message.answer_document(BufferedInputFile(buffer.getvalue().encode("utf-8"), "unanswered.csv"))
+
+
+def _inert(value: object) -> object:
+    """A cell a spreadsheet shows as text: a leading quote stops =, +, - and @ from running as a formula."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value

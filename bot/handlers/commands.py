@@ -9,9 +9,10 @@ from aiogram.types import CallbackQuery, Message
 
 from advisor.advisor import Advisor
 from advisor.places import find_place
+from bot.monitoring import Metrics
 from bot.keyboards import GradeChoice, MenuAction, Vote
 from bot.rendering import ask_advisor, send_answer
-from bot.storage import Profile, Store
+from storage.sqlite import Profile, Store
 from bot.texts import t
 from knowledge.vocabulary import label
 
@@ -26,29 +27,29 @@ COMMAND_QUESTIONS = {
 
 @router.message(Command("free", "admission"))
 async def topic_command(message: Message, command: CommandObject, advisor: Advisor, store: Store,
-                        profile: Profile, lang: str) -> None:
+                        profile: Profile, metrics: Metrics, lang: str) -> None:
     question = COMMAND_QUESTIONS[command.command][lang]
     answer = await ask_advisor(advisor, f"{question} {command.args or ''}".strip(), profile)
-    await send_answer(message, answer, store, message.from_user.id, lang)
+    await send_answer(message, answer, store, message.from_user.id, lang, metrics)
 
 
 @router.callback_query(MenuAction.filter(F.route.in_({"free", "admission"})))
 async def topic_button(callback: CallbackQuery, callback_data: MenuAction, advisor: Advisor, store: Store,
-                       profile: Profile, lang: str) -> None:
+                       profile: Profile, metrics: Metrics, lang: str) -> None:
     await callback.answer()
     answer = await ask_advisor(advisor, COMMAND_QUESTIONS[callback_data.route][lang], profile)
-    await send_answer(callback.message, answer, store, callback.from_user.id, lang)
+    await send_answer(callback.message, answer, store, callback.from_user.id, lang, metrics)
 
 
 @router.message(Command("colleges"))
 async def colleges(message: Message, command: CommandObject, advisor: Advisor, store: Store, profile: Profile,
-                   lang: str) -> None:
+                   metrics: Metrics, lang: str) -> None:
     place = command.args or profile.city
     if not place:
         await message.answer(t("colleges_prompt", lang))
         return
     answer = await ask_advisor(advisor, f"колледжи {place}", profile)
-    await send_answer(message, answer, store, message.from_user.id, lang)
+    await send_answer(message, answer, store, message.from_user.id, lang, metrics)
 
 
 @router.message(Command("profile"))

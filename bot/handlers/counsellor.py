@@ -9,8 +9,8 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from advisor.config import Settings
-from bot.storage import Store
+from bot.config import AccessSettings
+from storage.sqlite import Store
 from bot.texts import t
 
 router = Router(name=__name__)
@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 
 
 @router.message(Command("why"))
-async def why(message: Message, settings: Settings, store: Store, lang: str) -> None:
+async def why(message: Message, access: AccessSettings, store: Store, lang: str) -> None:
     user_id = message.from_user.id
-    if user_id not in settings.access.counsellors and user_id not in settings.access.admins:
+    if user_id not in access.counsellors and user_id not in access.admins:
         log.warning("refused /why for user %s", user_id)
         await message.answer(t("refused_counsellor", lang))
         return

@@ -6,18 +6,20 @@ from aiogram import F, Router
 from aiogram.types import Message
 
 from advisor.advisor import Advisor
+from bot.monitoring import Metrics
 from bot.keyboards import grade_keyboard
 from bot.rendering import ask_advisor, send_answer
-from bot.storage import Profile, Store
+from storage.sqlite import Profile, Store
 from bot.texts import t
 
 router = Router(name=__name__)
 
 
 @router.message(F.text)
-async def answer_question(message: Message, advisor: Advisor, store: Store, profile: Profile, lang: str) -> None:
+async def answer_question(message: Message, advisor: Advisor, store: Store, profile: Profile, metrics: Metrics,
+                          lang: str) -> None:
     answer = await ask_advisor(advisor, message.text, profile)
-    await send_answer(message, answer, store, message.from_user.id, lang)
+    await send_answer(message, answer, store, message.from_user.id, lang, metrics)
     if answer.city and not profile.city:  # a city the user named: remembered for later answers (/profile)
         store.update_profile(message.from_user.id, city=answer.city)
     if answer.intent == "suggest" and profile.grade is None and answer.grade is None \

@@ -12,9 +12,10 @@ from aiogram.types import CallbackQuery, Message
 
 from advisor.advisor import Advisor
 from advisor.quiz import QUESTIONS, interest_weights
+from bot.monitoring import Metrics
 from bot.keyboards import QUIZ_ANSWERS, MenuAction, QuizAnswer, quiz_keyboard
 from bot.rendering import send_answer
-from bot.storage import Profile, Store
+from storage.sqlite import Profile, Store
 from bot.texts import t
 
 router = Router(name=__name__)
@@ -46,7 +47,7 @@ async def start_quiz_button(callback: CallbackQuery, state: FSMContext, lang: st
 
 @router.callback_query(QuizAnswer.filter())
 async def quiz_answer(callback: CallbackQuery, callback_data: QuizAnswer, state: FSMContext, advisor: Advisor,
-                      store: Store, profile: Profile, lang: str) -> None:
+                      store: Store, profile: Profile, metrics: Metrics, lang: str) -> None:
     answers: list[str] = (await state.get_data()).get("answers", [])
     if (await state.get_state() != Quiz.answering.state or callback_data.step != len(answers)
             or callback_data.answer not in QUIZ_ANSWERS or (callback_data.answer == "back" and not answers)):
@@ -69,4 +70,4 @@ async def quiz_answer(callback: CallbackQuery, callback_data: QuizAnswer, state:
     answer.question = "/quiz"
     names = ", ".join(s.name(lang) for s in answer.specialities[:3])
     answer.answer = t("quiz_result", lang, top=names) + answer.answer
-    await send_answer(callback.message, answer, store, callback.from_user.id, lang)
+    await send_answer(callback.message, answer, store, callback.from_user.id, lang, metrics)

@@ -8,9 +8,10 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 
 from advisor.advisor import Advisor
+from bot.monitoring import Metrics
 from bot.keyboards import SPEC_ACTIONS, MoreAction, SpecAction
 from bot.rendering import ask_advisor, send_answer
-from bot.storage import Profile, Store
+from storage.sqlite import Profile, Store
 from bot.texts import t
 
 router = Router(name=__name__)
@@ -18,7 +19,7 @@ router = Router(name=__name__)
 
 @router.callback_query(SpecAction.filter())
 async def speciality_button(callback: CallbackQuery, callback_data: SpecAction, advisor: Advisor, store: Store,
-                            profile: Profile, lang: str) -> None:
+                            profile: Profile, metrics: Metrics, lang: str) -> None:
     answer = None
     if callback_data.action in SPEC_ACTIONS:
         answer = await asyncio.to_thread(advisor.about_speciality, callback_data.spec, callback_data.action, lang,
@@ -27,12 +28,12 @@ async def speciality_button(callback: CallbackQuery, callback_data: SpecAction, 
         await callback.answer(t("stale", lang), show_alert=True)
         return
     await callback.answer()
-    await send_answer(callback.message, answer, store, callback.from_user.id, lang)
+    await send_answer(callback.message, answer, store, callback.from_user.id, lang, metrics)
 
 
 @router.callback_query(MoreAction.filter())
 async def more_suggestions(callback: CallbackQuery, callback_data: MoreAction, advisor: Advisor, store: Store,
-                           profile: Profile, lang: str) -> None:
+                           profile: Profile, metrics: Metrics, lang: str) -> None:
     last = store.last_question(callback.from_user.id)
     offset = callback_data.offset
     if not last or not last["question"] or not 0 < offset <= 20:
@@ -44,4 +45,4 @@ async def more_suggestions(callback: CallbackQuery, callback_data: MoreAction, a
     if not answer.specialities:
         await callback.message.answer(t("no_more", lang))
         return
-    await send_answer(callback.message, answer, store, callback.from_user.id, lang)
+    await send_answer(callback.message, answer, store, callback.from_user.id, lang, metrics)

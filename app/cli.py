@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -10,8 +11,10 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from advisor.answer import Answer
-from advisor.config import ConfigError, Settings
-from advisor.wiring import (build_advisor, build_embeddings, build_index, build_knowledge, build_settings)
+from app.config import ConfigError, Settings
+from app.logs import setup_logging
+from app.wiring import build_advisor, build_embeddings, build_index, build_knowledge, build_settings, serve_bot
+from bot.app import BadToken
 from embeddings.index import IndexUnavailable
 from embeddings.model import EmbeddingModelError
 from knowledge.loader import KnowledgeError, load_knowledge
@@ -47,10 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = build_settings()
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        setup_logging(settings.log_level, [s.get_secret_value() for s in (settings.bot_token,
+                                                                         settings.webhook_secret) if s])
         command = args.command or ("bot" if settings.bot_token else "console")
         return COMMANDS[command](settings, args)
-    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable) as exc:
+    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable, BadToken) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -127,9 +131,8 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.bot_token:
         print("error: set the BOT_TOKEN environment variable to run the Telegram bot", file=sys.stderr)
         return 2
-    from bot.app import run
-
-    return run(settings)
+    asyncio.run(serve_bot(settings))
+    return 0
 
 
 def format_for_terminal(answer: Answer) -> str:
