@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config import (AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings,
@@ -68,6 +69,14 @@ class Settings(BaseSettings):
     flood: FloodSettings = FloodSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     limits: LimitSettings = LimitSettings()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_accepts_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Telegram takes 1-256 characters of A-Z, a-z, 0-9, _ and - as a webhook secret."""
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @classmethod
     def settings_customise_sources(

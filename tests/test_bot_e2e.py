@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Iterator
@@ -22,29 +24,55 @@ from fake_telegram import FakeTelegram, stop_process
 ADMIN, STRANGER = 42, 43
 
 
+TOKEN = "123456:TEST-token-that-must-never-be-logged"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_bot(server: FakeTelegram | None, work: Path, log: Path, **env: str) -> subprocess.Popen:
+    """The real run_bot.py on the copies of the knowledge base and index in `work`, talking to the fake."""
+    environment = {**os.environ, "BOT_TOKEN": TOKEN, "KNOWLEDGE__PATH": str(work / "knowledge"),
+                   "EMBEDDINGS__INDEX_PATH": str(work / "index"), "STORAGE__PATH": str(work / "bot.sqlite3"),
+                   "ACCESS__ADMINS": f"[{ADMIN}]", "THROTTLE__MESSAGES": "1000",
+                   "MONITORING__PORT": str(free_port()), **env}
+    if server is not None:
+        environment["TELEGRAM__API_BASE"] = server.base_url
+    return subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=environment,
+                            stdout=log.open("a"), stderr=subprocess.STDOUT)
+
+
+def copy_knowledge_and_index(real_index: Path, work: Path) -> Path:
+    shutil.copytree(ROOT / "knowledge" / "data", work / "knowledge")
+    shutil.copytree(real_index, work / "index")
+    return work
+
+
+def assert_clean_log(log: Path) -> None:
+    """No traceback and no token in anything the bot logged."""
+    text = log.read_text()
+    assert "Traceback" not in text, text[-5000:]
+    assert TOKEN not in text and "TEST-token" not in text
+
+
 @pytest.fixture(scope="module")
 def telegram(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeTelegram, Path]]:
     """A fake Bot API server and the bot polling it, on copies of the knowledge base and the index."""
-    work = tmp_path_factory.mktemp("bot")
-    knowledge = work / "knowledge"
-    shutil.copytree(ROOT / "knowledge" / "data", knowledge)
-    shutil.copytree(real_index, work / "index")
+    work = copy_knowledge_and_index(real_index, tmp_path_factory.mktemp("bot"))
     server = FakeTelegram().start()
-    env = {**os.environ, "BOT_TOKEN": "123456:TEST", "TELEGRAM__API_BASE": server.base_url,
-           "KNOWLEDGE__PATH": str(knowledge), "EMBEDDINGS__INDEX_PATH": str(work / "index"),
-           "STORAGE__PATH": str(work / "bot.sqlite3"), "ACCESS__ADMINS": f"[{ADMIN}]",
-           "THROTTLE__MESSAGES": "1000"}
-    log = (work / "bot.log").open("w")
-    process = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    port = free_port()
+    process = start_bot(server, work, work / "bot.log", MONITORING__PORT=str(port))
     try:
         server.wait_for(lambda s: s.method == "deleteWebhook", timeout=120)
-        yield server, knowledge
+        server.monitoring_port = port  # type: ignore[attr-defined]
+        yield server, work / "knowledge"
     finally:
         stop_process(process)
         server.stop()
-        log.close()
-        assert "Traceback" not in (work / "bot.log").read_text() or pytest.fail((work / "bot.log").read_text())
+        assert_clean_log(work / "bot.log")
 
 
 def reply_to(server: FakeTelegram, user: int, after: int, method: str = "sendMessage", timeout: float = 30):
@@ -139,19 +167,47 @@ def test_stranger_cannot_reload(telegram) -> None:
     assert "только администраторам" in reply_to(server, STRANGER, mark).text
 
 
-def test_admin_reload_with_a_broken_file_keeps_the_old_knowledge(telegram) -> None:
+def test_admin_reload_with_a_broken_file_reports_it_and_keeps_the_old_knowledge(telegram) -> None:
     server, knowledge = telegram
     broken = knowledge / "broken.yaml"
-    broken.write_text("kind: faq\nrecords:\n  - id: [unclosed\n", encoding="utf-8")
+    broken.write_text("kind: <faq>\nrecords: []\n", encoding="utf-8")  # the report must escape the "<"
+    specialities = knowledge / "specialities.yaml"
+    original = specialities.read_text(encoding="utf-8")
+    specialities.write_text(original.replace("records:", "records: [", 1), encoding="utf-8")  # a YAML typo
     try:
         mark = server.mark()
         server.send_text(ADMIN, "/reload")
-        server.wait_for(lambda s: s.method == "editMessageText" and "broken.yaml" in s.text, after=mark, timeout=60)
+        report = server.wait_for(lambda s: s.method == "editMessageText" and "broken.yaml" in s.text, after=mark,
+                                 timeout=60)
+        assert "&lt;faq&gt;" in report.text and "specialities.yaml" in report.text
+        # One typo is one error, not hundreds of follow-on reference errors.
+        assert "2 error(s)" in report.text and "does not exist" not in report.text
         after = server.mark()
         server.send_text(ADMIN, "хочу стать сварщиком")
         assert "Сварочное дело" in reply_to(server, ADMIN, after).text
     finally:
         broken.unlink()
+        specialities.write_text(original, encoding="utf-8")
+
+
+def test_flood_control_delivers_answers_telegram_refused_with_429(telegram) -> None:
+    server, _ = telegram
+    mark = server.mark()
+    server.flood(2, retry_after=1)
+    server.send_text(110, "хочу стать сварщиком")
+    assert "Сварочное дело" in reply_to(server, 110, mark, timeout=30).text
+    assert len(server.refused) >= 2
+
+
+def test_health_and_metrics_in_polling_mode(telegram) -> None:
+    server, _ = telegram
+    base = f"http://127.0.0.1:{server.monitoring_port}"
+    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+        assert response.status == 200 and json.loads(response.read())["status"] == "ready"
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert 'bot_updates_total{type="message"}' in metrics and "bot_update_seconds_bucket" in metrics
+    assert 'bot_questions_total{answered="yes"}' in metrics and "bot_knowledge_generation" in metrics
 
 
 def test_admin_reload_picks_up_an_edit_while_answering(telegram) -> None:
@@ -188,33 +244,114 @@ def test_feedback_stats_and_forget(telegram) -> None:
     assert "удалено" in reply_to(server, 109, after).text
 
 
-def test_webhook_mode_answers_posted_updates(real_index: Path, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def post_update(port: int, update: dict, secret: str | None) -> int:
+    """POST one update to the bot's webhook as Telegram does; returns the HTTP status."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", json.dumps(update).encode(), headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def text_update(update_id: int, user: int, text: str) -> dict:
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 0,
+                                                "chat": {"id": user, "type": "private"},
+                                                "from": {"id": user, "is_bot": False, "first_name": "U"},
+                                                "text": text}}
+
+
+def test_webhook_answers_only_requests_carrying_the_secret(real_index: Path, tmp_path: Path) -> None:
+    port = free_port()
     server = FakeTelegram().start()
-    shutil.copytree(real_index, tmp_path / "index")
-    env = {**os.environ, "BOT_TOKEN": "123456:HOOK", "TELEGRAM__API_BASE": server.base_url,
-           "TELEGRAM__MODE": "webhook", "TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{port}/webhook",
-           "TELEGRAM__WEBHOOK_PORT": str(port), "EMBEDDINGS__INDEX_PATH": str(tmp_path / "index"),
-           "STORAGE__PATH": str(tmp_path / "bot.sqlite3")}
-    process = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    copy_knowledge_and_index(real_index, tmp_path)
+    process = start_bot(server, tmp_path, tmp_path / "bot.log", TELEGRAM__MODE="webhook",
+                        TELEGRAM__WEBHOOK_URL=f"https://bot.example.kz/webhook", TELEGRAM__WEBHOOK_PORT=str(port))
     try:
         hook = server.wait_for(lambda s: s.method == "setWebhook", timeout=120)
-        assert hook.params["url"].endswith("/webhook")
-        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 201, "type": "private"},
-                                              "from": {"id": 201, "is_bot": False, "first_name": "U"},
-                                              "text": "хочу стать сварщиком"}}
-        for _ in range(50):  # the listener starts just after setWebhook
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", json.dumps(update).encode(),
-                                                 {"Content-Type": "application/json"})
-                urllib.request.urlopen(request, timeout=10).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        assert "Сварочное дело" in reply_to(server, 201, 0).text
+        secret = hook.params["secret_token"]
+        assert len(secret) >= 32  # generated at start, as WEBHOOK_SECRET is not set
+        assert set(json.loads(hook.params["allowed_updates"])) == {"message", "callback_query"}
+        # Forged: no secret, a wrong one, and one carrying an admin's id asking for the CSV.
+        assert post_update(port, text_update(1, 201, "хочу стать сварщиком"), None) == 401
+        assert post_update(port, text_update(2, 201, "хочу стать сварщиком"), "guess") == 401
+        assert post_update(port, text_update(3, ADMIN, "/unanswered"), secret[:-1]) == 401
+        assert post_update(port, text_update(4, 202, "хочу стать сварщиком"), secret) == 200
+        # The reply was sent before the 200 came back: an update cut off by a restart is delivered again.
+        assert "Сварочное дело" in reply_to(server, 202, 0, timeout=1).text
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
+            assert json.loads(health.read())["status"] == "ready"
     finally:
         stop_process(process)
         server.stop()
+    assert not [s for s in server.sent if s.chat_id in (201, ADMIN)]
+    log = (tmp_path / "bot.log").read_text()
+    assert log.count("refused a webhook request") == 3 and secret not in log
+    assert_clean_log(tmp_path / "bot.log")
+
+
+def test_sigterm_loses_no_update(real_index: Path, tmp_path: Path) -> None:
+    """100 questions, SIGTERM 0.15 s later: each is answered now or after the restart, none lost."""
+    server = FakeTelegram().start()
+    copy_knowledge_and_index(real_index, tmp_path)
+    log = tmp_path / "bot.log"
+    process = start_bot(server, tmp_path, log)
+    users = range(3000, 3100)
+    try:
+        server.wait_for(lambda s: s.method == "deleteWebhook", timeout=120)
+        server.send_text(2999, "хочу стать сварщиком")  # wait until it really answers
+        reply_to(server, 2999, 0, timeout=60)
+        for user in users:
+            server.send_text(user, f"хочу стать сварщиком {user}")
+        time.sleep(0.15)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        answered_before = {s.chat_id for s in server.sent if s.method == "sendMessage"} & set(users)
+        process = start_bot(server, tmp_path, log)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if {s.chat_id for s in server.sent if s.method == "sendMessage"} >= set(users):
+                break
+            time.sleep(0.2)
+        answered = {s.chat_id for s in server.sent if s.method == "sendMessage"} & set(users)
+        assert answered == set(users), f"lost: {sorted(set(users) - answered)}"
+        assert len(answered_before) < len(users)  # the stop really cut into the burst
+    finally:
+        stop_process(process)
+        server.stop()
+    assert "stopping after the updates in progress" in log.read_text()
+    assert_clean_log(log)
+
+
+def test_bot_waits_for_an_unreachable_bot_api_then_answers(real_index: Path, tmp_path: Path) -> None:
+    port = free_port()
+    copy_knowledge_and_index(real_index, tmp_path)
+    log = tmp_path / "bot.log"
+    process = start_bot(None, tmp_path, log, TELEGRAM__API_BASE=f"http://127.0.0.1:{port}",
+                        TELEGRAM__STARTUP_RETRY="0.5")
+    server = None
+    try:
+        deadline = time.monotonic() + 120
+        while "Bot API unreachable" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert process.poll() is None  # still running, retrying
+        server = FakeTelegram(port=port).start()
+        server.send_text(301, "хочу стать сварщиком")
+        assert "Сварочное дело" in reply_to(server, 301, 0, timeout=60).text
+    finally:
+        stop_process(process)
+        if server:
+            server.stop()
+    assert_clean_log(log)
+
+
+def test_a_malformed_token_is_a_clear_error(tmp_path: Path) -> None:
+    environment = {**os.environ, "BOT_TOKEN": "not a token", "STORAGE__PATH": str(tmp_path / "bot.sqlite3")}
+    result = subprocess.run([sys.executable, str(ROOT / "run_bot.py")], env=environment, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    assert "BOT_TOKEN is not a bot token" in result.stderr and "Traceback" not in result.stderr
+    assert "not a token" not in result.stderr

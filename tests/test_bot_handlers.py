@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
+import time
 import itertools
 from typing import Any
 
@@ -10,12 +13,13 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.types import CallbackQuery, Chat, Message, PhotoSize, Update, User
 from sqlite_utils import Database
 
 from advisor.advisor import Advisor
 from app.config import load_settings
 from bot.app import build_dispatcher
+from bot.monitoring import Metrics
 from bot.rendering import split_message, to_html
 from storage.sqlite import Store
 from bot.texts import build_i18n
@@ -66,7 +70,9 @@ def wired(tmp_path_factory: pytest.TempPathFactory):
                              throttle={"messages": 3, "per_seconds": 60})
     store = Store(Database(memory=True))
     i18n = build_i18n(tmp_path_factory.mktemp("locales"))
-    dispatcher = build_dispatcher(settings, advisor, store, FakeEmbeddings(), i18n)
+    dispatcher = build_dispatcher(advisor=advisor, store=store, i18n=i18n, access=settings.access,
+                                  throttle=settings.throttle, reloader=lambda progress: "reloaded",
+                                  metrics=Metrics())
     return dispatcher, advisor, store
 
 
@@ -90,13 +96,44 @@ def callback_update(user_id: int, data: str) -> Update:
                                                                      chat_instance="c", message=message, data=data))
 
 
-async def test_throttling_answers_once_and_drops_the_rest(wired, bot: Bot) -> None:
+async def test_throttling_says_once_that_the_extra_messages_were_not_taken(wired, bot: Bot) -> None:
     dispatcher, _, _ = wired
     for _ in range(5):
         await dispatcher.feed_update(bot, message_update(101, "хочу стать сварщиком"))
     texts = bot.session.texts()
     assert sum("Сварочное дело" in text for text in texts) == 3
-    assert sum("Слишком много сообщений" in text for text in texts) == 1
+    notices = [text for text in texts if "Слишком много сообщений" in text]
+    assert len(notices) == 1 and "не принял" in notices[0] and "и я отвечу" not in notices[0]
+
+
+async def test_a_throttled_button_press_is_still_answered(wired, bot: Bot) -> None:
+    dispatcher, _, _ = wired
+    for _ in range(3):
+        await dispatcher.feed_update(bot, message_update(130, "хочу стать сварщиком"))
+    await dispatcher.feed_update(bot, callback_update(130, "s:info:welding"))
+    answer = bot.session.requests[-1]
+    assert type(answer).__name__ == "AnswerCallbackQuery" and "Слишком много" in answer.text
+
+
+def test_throttle_forgets_users_after_their_period() -> None:
+    from bot.middlewares import ThrottlingMiddleware
+
+    throttle = ThrottlingMiddleware(limit=3, period=0.05)
+    event = message_update(1, "x").message
+
+    async def handler(event, data):
+        return "ok"
+
+    async def burst() -> None:
+        for user_id in range(2000):
+            data = {"event_from_user": User(id=user_id, is_bot=False, first_name="U")}
+            await throttle(handler, event, data)
+
+    import asyncio
+    asyncio.run(burst())
+    assert len(throttle) > 0
+    time.sleep(0.1)
+    assert len(throttle) == 0
 
 
 async def test_profile_grade_refines_answers(wired, bot: Bot) -> None:
@@ -120,10 +157,16 @@ async def test_why_is_for_counsellors_only(wired, bot: Bot) -> None:
 async def test_unanswered_questions_come_as_csv_for_admins(wired, bot: Bot) -> None:
     dispatcher, _, _ = wired
     await dispatcher.feed_update(bot, message_update(103, "какая погода завтра"))
+    await dispatcher.feed_update(bot, message_update(103, '=HYPERLINK("http://evil","погода")'))
     await dispatcher.feed_update(bot, message_update(ADMIN, "/unanswered"))
     document = bot.session.requests[-1]
     assert type(document).__name__ == "SendDocument"
-    assert "какая погода завтра" in document.document.data.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(document.document.data.decode("utf-8"))))
+    questions = [row["question"] for row in rows]
+    assert "какая погода завтра" in questions
+    # A spreadsheet would run a cell starting with "=" as a formula; the CSV keeps it as text.
+    assert not any(q.startswith(("=", "+", "-", "@")) for q in questions)
+    assert "'=HYPERLINK(\"http://evil\",\"погода\")" in questions
     await dispatcher.feed_update(bot, message_update(USER, "/unanswered"))
     assert "только администраторам" in bot.session.texts()[-1]
 
@@ -140,6 +183,32 @@ async def test_errors_get_an_apology_and_the_bot_keeps_going(wired, bot: Bot, mo
     monkeypatch.undo()
     await dispatcher.feed_update(bot, message_update(104, "хочу стать сварщиком"))
     assert any("Сварочное дело" in text for text in bot.session.texts()[-2:])
+
+
+async def test_admin_command_in_a_photo_caption_is_refused_politely(wired, bot: Bot, caplog) -> None:
+    dispatcher, _, _ = wired
+    photo = message_update(USER, "x").message.model_copy(update={
+        "text": None, "caption": "/reload", "photo": [PhotoSize(file_id="p", file_unique_id="p", width=1, height=1)]})
+    with caplog.at_level("WARNING"):
+        await dispatcher.feed_update(bot, Update(update_id=next(_ids), message=photo))
+    assert "только администраторам" in bot.session.texts()[-1]
+    assert "refused /reload for user" in caplog.text and "Traceback" not in caplog.text
+
+
+async def test_a_vote_id_beyond_sqlite_integers_is_stale_not_a_crash(wired, bot: Bot) -> None:
+    dispatcher, _, _ = wired
+    await dispatcher.feed_update(bot, callback_update(131, f"v:{2 ** 70}:1"))
+    answer = bot.session.requests[-1]
+    assert type(answer).__name__ == "AnswerCallbackQuery" and "устарела" in answer.text
+
+
+async def test_a_button_press_without_its_message_gets_an_answer(wired, bot: Bot) -> None:
+    dispatcher, _, _ = wired
+    user = User(id=132, is_bot=False, first_name="U", language_code="ru")
+    press = CallbackQuery(id="x", from_user=user, chat_instance="c", inline_message_id="inline-1", data="m:free")
+    await dispatcher.feed_update(bot, Update(update_id=next(_ids), callback_query=press))
+    answer = bot.session.requests[-1]
+    assert type(answer).__name__ == "AnswerCallbackQuery" and "устарела" in answer.text
 
 
 async def test_vote_for_someone_elses_answer_is_refused(wired, bot: Bot) -> None:

@@ -27,12 +27,12 @@ def test_values_come_from_the_file(config_file: Path) -> None:
 def test_environment_wins_over_the_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RETRIEVAL__TOP_K", "7")
     monkeypatch.setenv("TELEGRAM__API_BASE", "http://127.0.0.1:8081")
-    monkeypatch.setenv("BOT_TOKEN", "123:secret")
+    monkeypatch.setenv("BOT_TOKEN", "123:tokenvalue")
     settings = load_settings()
     assert settings.retrieval.top_k == 7
     assert settings.telegram.api_base == "http://127.0.0.1:8081"
-    assert settings.bot_token.get_secret_value() == "123:secret"
-    assert "secret" not in repr(settings)
+    assert settings.bot_token.get_secret_value() == "123:tokenvalue"
+    assert "tokenvalue" not in repr(settings)
 
 
 def test_unknown_setting_is_named(config_file: Path) -> None:
@@ -45,3 +45,16 @@ def test_shipped_config_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONFIG_FILE", raising=False)
     settings = load_settings()
     assert settings.embeddings.model == "intfloat/multilingual-e5-small"
+
+
+def test_webhook_secret_comes_from_the_environment_and_must_suit_telegram(
+        config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret_-value")
+    assert load_settings().webhook_secret.get_secret_value() == "s3cret_-value"
+    monkeypatch.setenv("WEBHOOK_SECRET", "has spaces!")
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET must be"):
+        load_settings()
+    monkeypatch.delenv("WEBHOOK_SECRET")
+    config_file.write_text("webhook_secret: abc\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET environment variable"):
+        load_settings()

@@ -36,6 +36,21 @@ def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
     assert not load_knowledge(folder).ok
 
 
+def test_one_yaml_typo_is_one_error_not_a_cascade_of_references(tmp_path: Path) -> None:
+    kb = load_knowledge(write_knowledge(tmp_path, {"specialities.yaml": SPECIALITIES.replace("records:", "records: [")}))
+    errors = [p for p in kb.problems if p.severity == "error"]
+    assert [p.category for p in errors] == ["yaml"]  # colleges and professions name specialities that now vanish
+    assert any("references between records not checked" in p.message for p in kb.problems)
+    report = kb.error_report(shown=20)
+    assert report.startswith("1 error(s):") and "specialities.yaml" in report
+
+
+def test_error_report_gives_the_total_when_it_cuts(tmp_path: Path) -> None:
+    broken = {f"broken{n}.yaml": "kind: nothing\nrecords: []\n" for n in range(25)}
+    report = load_knowledge(write_knowledge(tmp_path, broken)).error_report(shown=20)
+    assert report.startswith("25 error(s), the first 20:") and report.count("ERROR") == 20
+
+
 def test_file_without_kind_is_a_structure_error(tmp_path: Path) -> None:
     folder = write_knowledge(tmp_path, {"faq.yaml": "- id: lonely\n"})
     [problem] = problems_of(folder, "structure")
