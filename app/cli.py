@@ -15,6 +15,7 @@ from app.config import ConfigError, Settings
 from app.logs import setup_logging
 from app.wiring import build_advisor, build_embeddings, build_index, build_knowledge, build_settings, serve_bot
 from bot.app import BadToken
+from storage.sqlite import StoreError
 from embeddings.index import IndexUnavailable
 from embeddings.model import EmbeddingModelError
 from knowledge.loader import KnowledgeError, load_knowledge
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                                          settings.webhook_secret) if s])
         command = args.command or ("bot" if settings.bot_token else "console")
         return COMMANDS[command](settings, args)
-    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable, BadToken) as exc:
+    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable, BadToken, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

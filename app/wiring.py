@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from langchain_core.embeddings import Embeddings
 
@@ -15,7 +16,7 @@ from bot.runner import (BotApiUnreachable, Runtime, run_polling, run_webhook, st
                         wait_for_bot_api)
 from bot.texts import build_i18n
 from embeddings.documents import build_documents
-from embeddings.index import IndexUnavailable, Progress, ReindexReport, VectorIndex, open_index, reindex
+from embeddings.index import IndexHome, IndexUnavailable, Progress, ReindexReport, VectorIndex
 from embeddings.model import load_embeddings
 from embeddings.retriever import HybridRetriever
 from knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
@@ -43,19 +44,30 @@ def build_embeddings(settings: Settings) -> Embeddings:
     return load_embeddings(cfg.model, cfg.backend, cfg.query_prefix, cfg.passage_prefix)
 
 
-def build_index(settings: Settings, kb: KnowledgeBase, embeddings: Embeddings,
-                progress: Progress | None = None) -> tuple[VectorIndex, ReindexReport | None]:
-    """The live index, brought up to date with the knowledge base; rebuilt when missing or damaged."""
-    root = settings.resolve(settings.embeddings.index_path)
+def build_home(settings: Settings, embeddings: Embeddings) -> IndexHome:
+    """The configured index folder; a long-running process makes one, reuses it and closes it at exit."""
+    return IndexHome(settings.resolve(settings.embeddings.index_path), embeddings)
+
+
+def build_index(settings: Settings, kb: KnowledgeBase, embeddings: Embeddings, progress: Progress | None = None,
+                home: IndexHome | None = None) -> tuple[VectorIndex, ReindexReport | None]:
+    """The live index, brought up to date with the knowledge base; rebuilt when missing or damaged.
+
+    Without a home (one-shot commands) one is opened and left open until the process ends.
+    """
+    if home is None:
+        home = build_home(settings, embeddings)
+    elif home.embeddings is not embeddings:
+        raise ValueError("build_index got an index home opened with other embeddings")
     documents = build_documents(kb)
     try:
-        index = open_index(root, embeddings)
-        if index.manifest.get("hashes") == {d.id: d.hash for d in documents}:
+        index = home.current()
+        if index.hashes == {d.id: d.hash for d in documents}:
             return index, None
         log.info("knowledge changed since the index was built: reindexing")
     except IndexUnavailable as exc:
         log.warning("%s: rebuilding the index", exc)
-    return reindex(root, documents, embeddings, progress)
+    return home.reindex(documents, progress)
 
 
 def build_retriever(settings: Settings, kb: KnowledgeBase, index: VectorIndex) -> HybridRetriever:
@@ -64,23 +76,28 @@ def build_retriever(settings: Settings, kb: KnowledgeBase, index: VectorIndex) -
     return HybridRetriever(build_documents(kb), index, cfg.rrf_k, cfg.dense_weight, cfg.sparse_weight)
 
 
-def build_advisor(settings: Settings, embeddings: Embeddings | None = None) -> Advisor:
-    """A ready advisor: knowledge loaded, index opened or built, retrieval set up."""
+def build_advisor(settings: Settings, embeddings: Embeddings | None = None, home: IndexHome | None = None) -> Advisor:
+    """A ready advisor: knowledge loaded, index opened or built, retrieval set up.
+
+    A long-running process passes the home it keeps for reloads; without one, one is opened for the process.
+    """
     kb = build_knowledge(settings)
-    embeddings = embeddings or build_embeddings(settings)
-    index, _ = build_index(settings, kb, embeddings)
+    if home is None:
+        home = build_home(settings, embeddings or build_embeddings(settings))
+    index, _ = build_index(settings, kb, embeddings or home.embeddings, home=home)
     return Advisor(kb, build_retriever(settings, kb, index), settings.retrieval.top_k,
                    settings.limits.max_question_chars)
 
 
-def reload_advisor(settings: Settings, advisor: Advisor, embeddings: Embeddings,
+def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
                    progress: Progress | None = None) -> ReindexReport | None:
     """Validate the knowledge files, reindex aside, then swap the advisor to them; on errors keep the old ones.
 
-    Raises KnowledgeError (listing the problems) when the files do not validate.
+    `home` is the one the advisor was built with, kept for the life of the process. Raises KnowledgeError
+    (listing the problems) when the files do not validate.
     """
     kb = build_knowledge(settings)
-    index, report = build_index(settings, kb, embeddings, progress)
+    index, report = build_index(settings, kb, home.embeddings, progress, home)
     advisor.replace(kb, build_retriever(settings, kb, index))
     return report
 
@@ -88,6 +105,11 @@ def reload_advisor(settings: Settings, advisor: Advisor, embeddings: Embeddings,
 def build_store(settings: Settings) -> Store:
     """The SQLite store of profiles, the question log, feedback and FSM state."""
     return Store.open(settings.resolve(settings.storage.path))
+
+
+def _reload_report(settings: Settings, advisor: Advisor, home: IndexHome, progress: Progress) -> str:
+    """Reload the knowledge for /reload and say what the reindex did."""
+    return str(reload_advisor(settings, advisor, home, progress) or "index already up to date")
 
 
 async def serve_bot(settings: Settings) -> None:
@@ -101,15 +123,16 @@ async def serve_bot(settings: Settings) -> None:
     bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram, settings.flood, metrics)
     monitor = await start_monitoring(runtime) if settings.telegram.mode == "polling" else None
     store = build_store(settings)
-    library: Library | None = None
+    home: IndexHome | None = None
     try:
-        library = await asyncio.to_thread(open_library, settings, build_embeddings(settings))
+        home = await asyncio.to_thread(lambda: build_home(settings, build_embeddings(settings)))
+        advisor = await asyncio.to_thread(build_advisor, settings, home=home)
         metrics.generation.set(1)
-        health.set("starting", records=sum(library.advisor.kb.counts().values()))
+        health.set("starting", records=sum(advisor.kb.counts().values()))
         dispatcher = build_dispatcher(
-            advisor=library.advisor, store=store, access=settings.access, throttle=settings.throttle,
+            advisor=advisor, store=store, access=settings.access, throttle=settings.throttle,
             i18n=build_i18n(settings.resolve(settings.storage.path).parent / "locales"),
-            reloader=lambda progress: str(library.reload(progress) or "index already up to date"),
+            reloader=partial(_reload_report, settings, advisor, home),
             metrics=metrics)
         await wait_for_bot_api(bot, stop, settings.telegram.startup_retry)
         await register_commands(bot)
@@ -120,8 +143,8 @@ async def serve_bot(settings: Settings) -> None:
     finally:
         await bot.session.close()
         store.close()
-        if library is not None:
-            library.close()
+        if home is not None:
+            home.close()
         if monitor is not None:
             await monitor.cleanup()
         log.info("stopped")

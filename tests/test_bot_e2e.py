@@ -294,11 +294,14 @@ def test_webhook_answers_only_requests_carrying_the_secret(real_index: Path, tmp
 
 
 def test_sigterm_loses_no_update(real_index: Path, tmp_path: Path) -> None:
-    """100 questions, SIGTERM 0.15 s later: each is answered now or after the restart, none lost."""
+    """100 questions, SIGTERM 0.15 s later: each is answered now or after the restart, none lost.
+
+    The shutdown grace is cut to 0.2 s so that some handlers are really cut off and must come back.
+    """
     server = FakeTelegram().start()
     copy_knowledge_and_index(real_index, tmp_path)
     log = tmp_path / "bot.log"
-    process = start_bot(server, tmp_path, log)
+    process = start_bot(server, tmp_path, log, TELEGRAM__SHUTDOWN_TIMEOUT="0.2")
     users = range(3000, 3100)
     try:
         server.wait_for(lambda s: s.method == "deleteWebhook", timeout=120)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SPECIALITIES, FakeEmbeddings, write_knowledge
 from embeddings.documents import build_documents
-from embeddings.index import CURRENT, IndexUnavailable, open_index, reindex
+from embeddings.index import CURRENT, MANIFEST, IndexHome, IndexUnavailable
 from embeddings.retriever import Filters, HybridRetriever
 from embeddings.text import latin_to_cyrillic, stemmed_tokens
 from knowledge.loader import load_knowledge
@@ -32,37 +32,43 @@ def test_latin_typing_is_transliterated() -> None:
 
 
 @pytest.fixture
-def built(knowledge_dir: Path, tmp_path: Path, fake_embeddings: FakeEmbeddings):
+def home(tmp_path: Path, fake_embeddings: FakeEmbeddings):
+    with IndexHome(tmp_path / "index", fake_embeddings) as home:
+        yield home
+
+
+@pytest.fixture
+def built(knowledge_dir: Path, home: IndexHome):
     kb = load_knowledge(knowledge_dir)
-    index, report = reindex(tmp_path / "index", build_documents(kb), fake_embeddings)
+    index, report = home.reindex(build_documents(kb))
     return kb, index, report
 
 
-def test_full_build_then_nothing_to_embed(built, tmp_path: Path, fake_embeddings: FakeEmbeddings) -> None:
+def test_full_build_then_nothing_to_embed(built, home: IndexHome, fake_embeddings: FakeEmbeddings) -> None:
     kb, _, report = built
     assert report.full_rebuild and report.added == 11 and report.changed == report.removed == 0
     calls = fake_embeddings.calls
-    _, again = reindex(tmp_path / "index", build_documents(kb), fake_embeddings)
+    _, again = home.reindex(build_documents(kb))
     assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 11)
     assert fake_embeddings.calls == calls  # nothing embedded again
 
 
-def test_incremental_reindex_embeds_only_the_changed_record(built, tmp_path: Path,
+def test_incremental_reindex_embeds_only_the_changed_record(built, home: IndexHome, tmp_path: Path,
                                                             fake_embeddings: FakeEmbeddings) -> None:
     folder = write_knowledge(tmp_path / "edited", {
         "specialities.yaml": SPECIALITIES.replace("Учат писать программы.", "Учат писать программы и сайты.")})
     kb = load_knowledge(folder)
     calls = fake_embeddings.calls
-    index, report = reindex(tmp_path / "index", build_documents(kb), fake_embeddings)
+    index, report = home.reindex(build_documents(kb))
     assert (report.added, report.changed, report.removed) == (0, 1, 0)
     assert fake_embeddings.calls - calls == 1
-    assert index.store._collection.count() == 11
+    assert index.count() == 11
 
 
-def test_removed_records_leave_the_index(built, tmp_path: Path, fake_embeddings: FakeEmbeddings) -> None:
+def test_removed_records_leave_the_index(built, home: IndexHome) -> None:
     kb, _, _ = built
     documents = [d for d in build_documents(kb) if d.id != "welder"]
-    index, report = reindex(tmp_path / "index", documents, fake_embeddings)
+    index, report = home.reindex(documents)
     assert report.removed == 1
     assert "welder" not in {doc_id for doc_id, _ in index.search("сварщик", k=20)}
 
@@ -78,33 +84,38 @@ def test_failed_reindex_leaves_the_old_index_serving(built, tmp_path: Path) -> N
     folder = write_knowledge(tmp_path / "edited", {"specialities.yaml": SPECIALITIES.replace("сварка", "сварка, сварной шов")})
     exploding = ExplodingEmbeddings()
     exploding.name = FakeEmbeddings.name  # same model: an incremental build that fails midway
-    with pytest.raises(RuntimeError):
-        reindex(tmp_path / "index", build_documents(load_knowledge(folder)), exploding)
+    with IndexHome(tmp_path / "index", exploding) as other, pytest.raises(RuntimeError):
+        other.reindex(build_documents(load_knowledge(folder)))
     assert (tmp_path / "index" / CURRENT).read_text() == live
-    reopened = open_index(tmp_path / "index", FakeEmbeddings())
-    assert reopened.store._collection.count() == 11
+    assert sorted(p.name for p in (tmp_path / "index").glob("gen-*")) == [live]  # the failed build is gone
+    with IndexHome(tmp_path / "index", FakeEmbeddings()) as reopened:
+        assert reopened.current().count() == 11
+    assert old.search("сварщик", k=1)  # and the index already open still serves
 
 
 def test_model_change_rebuilds_everything(built, tmp_path: Path) -> None:
     kb, _, _ = built
     other = FakeEmbeddings()
     other.name = "another-model"
-    with pytest.raises(IndexUnavailable, match="another-model"):
-        open_index(tmp_path / "index", other)
-    _, report = reindex(tmp_path / "index", build_documents(kb), other)
-    assert report.full_rebuild and report.added == 11
+    with IndexHome(tmp_path / "index", other) as other_home:
+        with pytest.raises(IndexUnavailable, match="another-model"):
+            other_home.current()
+        _, report = other_home.reindex(build_documents(kb))
+        assert report.full_rebuild and report.added == 11
+        assert other_home.current().model == "another-model"
 
 
 def test_corrupt_index_is_reported_then_rebuilt(built, tmp_path: Path, fake_embeddings: FakeEmbeddings) -> None:
     kb, _, _ = built
     root = tmp_path / "index"
     generation = root / (root / CURRENT).read_text()
-    (generation / "manifest.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(IndexUnavailable, match="unreadable"):
-        open_index(root, fake_embeddings)
-    _, report = reindex(root, build_documents(kb), fake_embeddings)
-    assert report.full_rebuild
-    assert open_index(root, fake_embeddings).store._collection.count() == 11
+    (generation / MANIFEST).write_text("{not json", encoding="utf-8")
+    with IndexHome(root, fake_embeddings) as fresh:  # a fresh process: the damage is seen on opening
+        with pytest.raises(IndexUnavailable, match="unreadable"):
+            fresh.current()
+        _, report = fresh.reindex(build_documents(kb))
+        assert report.full_rebuild
+        assert fresh.current().count() == 11
 
 
 def test_hybrid_search_finds_by_keyword_and_filters_by_kind(built) -> None:
