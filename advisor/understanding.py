@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from advisor.places import Place, find_place
 from advisor.language import LanguageDetector
+from advisor.places import Place, find_place
 from embeddings.text import fold, normalise, tokens
 
 INTENTS = ("greeting", "suggest", "speciality", "colleges", "free", "admission", "faq", "offtopic")

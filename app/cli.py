@@ -13,12 +13,13 @@ from typing import Sequence, TextIO
 from advisor.answer import Answer
 from app.config import ConfigError, Settings
 from app.logs import setup_logging
-from app.wiring import build_advisor, build_embeddings, build_index, build_knowledge, build_settings, serve_bot
+from app.wiring import (build_advisor, build_embeddings, build_index, build_knowledge, build_settings,
+                        limit_malloc_arenas, serve_bot)
 from bot.app import BadToken
-from storage.sqlite import StoreError
 from embeddings.index import IndexUnavailable
 from embeddings.model import EmbeddingModelError
 from knowledge.loader import KnowledgeError, load_knowledge
+from storage.sqlite import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.bot_token:
         print("error: set the BOT_TOKEN environment variable to run the Telegram bot", file=sys.stderr)
         return 2
+    limit_malloc_arenas()
     asyncio.run(serve_bot(settings))
     return 0
 

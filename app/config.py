@@ -11,8 +11,7 @@ import yaml
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bot.config import (AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings,
-                        ThrottleSettings)
+from bot.config import AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings, ThrottleSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 from functools import partial
 
@@ -12,8 +13,15 @@ from advisor.advisor import Advisor
 from app.config import Settings, load_settings
 from bot.app import build_bot, build_dispatcher, register_commands
 from bot.monitoring import Health, Metrics
-from bot.runner import (BotApiUnreachable, Runtime, run_polling, run_webhook, start_monitoring, stop_on_signals,
-                        wait_for_bot_api)
+from bot.runner import (
+    BotApiUnreachable,
+    Runtime,
+    run_polling,
+    run_webhook,
+    start_monitoring,
+    stop_on_signals,
+    wait_for_bot_api,
+)
 from bot.texts import build_i18n
 from embeddings.documents import build_documents
 from embeddings.index import IndexHome, IndexUnavailable, Progress, ReindexReport, VectorIndex
@@ -23,6 +31,7 @@ from knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
 from storage.sqlite import Store
 
 log = logging.getLogger(__name__)
+M_ARENA_MAX = -8  # glibc's mallopt parameter number, from malloc.h
 
 
 def build_settings() -> Settings:
@@ -100,6 +109,15 @@ def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
     index, report = build_index(settings, kb, home.embeddings, progress, home)
     advisor.replace(kb, build_retriever(settings, kb, index))
     return report
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's per-thread heaps before threads start: without it each reload's new Chroma threads leave the
+    memory they used spread over fresh arenas, and the process grows by a few MiB per /reload."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to tune
+        log.debug("mallopt is not available; malloc arenas left as they are")
 
 
 def build_store(settings: Settings) -> Store:

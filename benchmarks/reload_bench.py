@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import load_settings  # noqa: E402
-from app.wiring import build_advisor, build_embeddings, build_home, reload_advisor  # noqa: E402
+from app.wiring import build_advisor, build_embeddings, build_home, limit_malloc_arenas, reload_advisor  # noqa: E402,E501
 
 # Plain one-line descriptions: appending a sentence to them keeps the YAML valid.
 DESCRIPTION = re.compile(r"^(\s*-?\s*description_ru: )([А-ЯЁA-Z][^'\"\n]*)$", re.MULTILINE)
@@ -50,6 +50,7 @@ def edit_one_record(path: Path, n: int) -> None:
 
 
 def main(reloads: int = 20) -> None:
+    limit_malloc_arenas()  # as the bot does at start
     with tempfile.TemporaryDirectory() as folder:
         knowledge, index = Path(folder) / "knowledge", Path(folder) / "index"
         shutil.copytree(ROOT / "knowledge" / "data", knowledge)

@@ -17,8 +17,12 @@ from advisor.advisor import Advisor
 from bot.config import AccessSettings, FloodSettings, TelegramSettings, ThrottleSettings
 from bot.flood import FloodControl
 from bot.handlers import all_routers
-from bot.middlewares import (CallbackWithoutMessageMiddleware, ThrottlingMiddleware, UserContextMiddleware,
-                             telegram_language)
+from bot.middlewares import (
+    CallbackWithoutMessageMiddleware,
+    ThrottlingMiddleware,
+    UserContextMiddleware,
+    telegram_language,
+)
 from bot.monitoring import Metrics, UpdateMetricsMiddleware
 from bot.reloading import KnowledgeReloader, ReloadJob
 from bot.texts import t

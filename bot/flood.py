@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class SendPace:
-    """Spaces calls at most `per_second` apart on average; each caller waits for its own slot, first come first served."""
+    """Spaces calls `1 / per_second` apart; each caller waits for its own slot, first come first served."""
 
     def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic):
         self.interval = 1.0 / per_second

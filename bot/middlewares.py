@@ -7,13 +7,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from cachetools import TTLCache
-
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from cachetools import TTLCache
 
-from storage.sqlite import Store
 from bot.texts import t
+from storage.sqlite import Store
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

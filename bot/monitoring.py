@@ -22,7 +22,8 @@ class Metrics:
         self.updates = Counter("bot_updates", "Updates received, by type", ["type"], registry=self.registry)
         self.latency = Histogram("bot_update_seconds", "Time from receiving an update to finishing its handler",
                                  buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30), registry=self.registry)
-        self.errors = Counter("bot_errors", "Updates whose handler failed (the user got an apology)", registry=self.registry)
+        self.errors = Counter("bot_errors", "Updates whose handler failed (the user got an apology)",
+                              registry=self.registry)
         self.questions = Counter("bot_questions", "Questions answered from the knowledge base or not",
                                  ["answered"], registry=self.registry)
         self.generation = Gauge("bot_knowledge_generation",

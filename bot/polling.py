@@ -65,7 +65,7 @@ class ConfirmingPoller:
                                    return_when=asyncio.FIRST_COMPLETED)
 
     async def drain(self, timeout: float) -> int:
-        """Give running handlers up to `timeout` seconds, cancel the rest, confirm the finished; returns how many were cut."""
+        """Give running handlers `timeout` seconds, cancel the rest, confirm the finished; returns how many were cut."""
         if self.running:
             log.info("waiting up to %.0f s for %d update(s) in progress", timeout, len(self.running))
             await asyncio.wait(list(self.running.values()), timeout=timeout)

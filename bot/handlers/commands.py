@@ -9,12 +9,12 @@ from aiogram.types import CallbackQuery, Message
 
 from advisor.advisor import Advisor
 from advisor.places import find_place
-from bot.monitoring import Metrics
 from bot.keyboards import GradeChoice, MenuAction, Vote
+from bot.monitoring import Metrics
 from bot.rendering import ask_advisor, send_answer
-from storage.sqlite import Profile, Store
 from bot.texts import t
 from knowledge.vocabulary import label
+from storage.sqlite import Profile, Store
 
 router = Router(name=__name__)
 

@@ -10,8 +10,8 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot.config import AccessSettings
-from storage.sqlite import Store
 from bot.texts import t
+from storage.sqlite import Store
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ async def why(message: Message, access: AccessSettings, store: Store, lang: str)
     lines = [f"<b>{html.escape(last['question'])}</b>",
              f"lang: {details.get('lang')}, intent: {details.get('intent')}, grade: {details.get('grade')}, "
              f"city: {html.escape(details.get('city') or '-')}"]
-    lines += [f"• {html.escape(s['id'])}: {s['score']} — {html.escape(s['why'])}" for s in details.get("specialities", [])]
+    lines += [f"• {html.escape(s['id'])}: {s['score']} — {html.escape(s['why'])}"
+              for s in details.get("specialities", [])]
     lines.append("sources:")
     lines += [f"· {html.escape(s['kind'])} {html.escape(s['id'])}: {s['score']}" for s in details.get("sources", [])]
     await message.answer("\n".join(lines)[:4000])

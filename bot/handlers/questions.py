@@ -6,11 +6,11 @@ from aiogram import F, Router
 from aiogram.types import Message
 
 from advisor.advisor import Advisor
-from bot.monitoring import Metrics
 from bot.keyboards import grade_keyboard
+from bot.monitoring import Metrics
 from bot.rendering import ask_advisor, send_answer
-from storage.sqlite import Profile, Store
 from bot.texts import t
+from storage.sqlite import Profile, Store
 
 router = Router(name=__name__)
 

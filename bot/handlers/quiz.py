@@ -12,11 +12,11 @@ from aiogram.types import CallbackQuery, Message
 
 from advisor.advisor import Advisor
 from advisor.quiz import QUESTIONS, interest_weights
-from bot.monitoring import Metrics
 from bot.keyboards import QUIZ_ANSWERS, MenuAction, QuizAnswer, quiz_keyboard
+from bot.monitoring import Metrics
 from bot.rendering import send_answer
-from storage.sqlite import Profile, Store
 from bot.texts import t
+from storage.sqlite import Profile, Store
 
 router = Router(name=__name__)
 

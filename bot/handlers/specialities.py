@@ -8,11 +8,11 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 
 from advisor.advisor import Advisor
-from bot.monitoring import Metrics
 from bot.keyboards import SPEC_ACTIONS, MoreAction, SpecAction
+from bot.monitoring import Metrics
 from bot.rendering import ask_advisor, send_answer
-from storage.sqlite import Profile, Store
 from bot.texts import t
+from storage.sqlite import Profile, Store
 
 router = Router(name=__name__)
 

@@ -7,8 +7,8 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from bot.keyboards import MenuAction, main_menu
-from storage.sqlite import Store
 from bot.texts import t
+from storage.sqlite import Store
 
 router = Router(name=__name__)
 
