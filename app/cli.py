@@ -16,6 +16,7 @@ from app.logs import setup_logging
 from app.wiring import (build_advisor, build_embeddings, build_index, build_knowledge, build_settings,
                         limit_malloc_arenas, serve_bot)
 from bot.app import BadToken
+from bot.runner import CannotListen
 from embeddings.index import IndexUnavailable
 from embeddings.model import EmbeddingModelError
 from knowledge.loader import KnowledgeError, load_knowledge
@@ -56,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                                          settings.webhook_secret) if s])
         command = args.command or ("bot" if settings.bot_token else "console")
         return COMMANDS[command](settings, args)
-    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable, BadToken, StoreError) as exc:
+    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable, BadToken, StoreError,
+            CannotListen) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -27,6 +27,10 @@ class BotApiUnreachable(Exception):
     """The Bot API could not be reached before the process was asked to stop."""
 
 
+class CannotListen(Exception):
+    """The webhook server could not take its address and port."""
+
+
 @dataclass
 class Runtime:
     """What a running bot needs besides the Bot and the Dispatcher."""
@@ -59,7 +63,13 @@ async def start_monitoring(runtime: Runtime) -> web.AppRunner | None:
     add_monitoring_routes(app, runtime.health, runtime.metrics)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, runtime.monitoring.listen, runtime.monitoring.port).start()
+    try:
+        await web.TCPSite(runner, runtime.monitoring.listen, runtime.monitoring.port).start()
+    except OSError as exc:  # the bot still answers without them: a second process on one host, say
+        log.error("cannot serve /healthz and /metrics on %s:%s (%s); set monitoring.port to a free port",
+                  runtime.monitoring.listen, runtime.monitoring.port, exc.strerror)
+        await runner.cleanup()
+        return None
     log.info("health and metrics on http://%s:%s/healthz and /metrics", runtime.monitoring.listen,
              runtime.monitoring.port)
     return runner
@@ -112,7 +122,12 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, runtime: Runtime, stop: 
         add_monitoring_routes(app, runtime.health, runtime.metrics)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=cfg.shutdown_timeout)
     await runner.setup()
-    await web.TCPSite(runner, cfg.webhook_listen, cfg.webhook_port).start()
+    try:
+        await web.TCPSite(runner, cfg.webhook_listen, cfg.webhook_port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise CannotListen(f"cannot listen on {cfg.webhook_listen}:{cfg.webhook_port} ({exc.strerror}): is another "
+                           "bot running there? Change telegram.webhook_port") from None
     await dispatcher.emit_startup(bot=bot, dispatcher=dispatcher, bots=[bot], **dispatcher.workflow_data)
     await bot.set_webhook(cfg.webhook_url, secret_token=secret,
                           allowed_updates=dispatcher.resolve_used_update_types(), drop_pending_updates=False)
