@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 
+from knowledge.checks import citation_problem, is_stale, language_problem, licence_returns_outside, text_fields
 from knowledge.schema import KINDS, MODELS, College, KnowledgeRecord, Profession, Speciality
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class Problem:
     file: str
     record: str
     field: str
-    category: str  # yaml, structure, schema, code, duplicate, reference
+    category: str  # yaml, structure, schema, code, duplicate, reference, source, language, stale, translation
     message: str
     severity: str = "error"
 
@@ -132,6 +133,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     else:
         _check_references(kb)
     _check_translations(kb)
+    _check_what_users_read(kb)
     return kb
 
 
@@ -237,6 +239,27 @@ def _check_translations(kb: KnowledgeBase) -> None:
             kb.problems.append(Problem(kb.origin.get(speciality.id, ""), speciality.id, "name_kk", "translation",
                                        "no sourced Kazakh name; Kazakh answers show the Russian name",
                                        severity="warning"))
+
+
+def _check_what_users_read(kb: KnowledgeBase) -> None:
+    """Citations a person can read, each text in its own language, yearly facts not stale."""
+    for record in kb.all():
+        file = kb.origin.get(record.id, "")
+        for field_name in ("source", "source_kk"):
+            text = getattr(record, field_name)
+            if text and (why := citation_problem(text)):
+                kb.problems.append(Problem(file, record.id, field_name, "source", f"{text[:60]!r} {why}"))
+        for path, text in text_fields(record):
+            if why := language_problem(path, text):
+                kb.problems.append(Problem(file, record.id, path, "language", f"{text[:40]!r} {why}"))
+        if is_stale(record):
+            kb.problems.append(Problem(file, record.id, "as_of", "stale",
+                                       f"a yearly fact from {record.as_of}: check it for this year and update "
+                                       "`as_of`", severity="warning"))
+        if isinstance(record, College):
+            for spec in licence_returns_outside(record):
+                kb.problems.append(Problem(file, record.id, "licence_return_listed", "reference",
+                                           f"{spec!r} is not among the college's specialities"))
 
 
 def _first_line(exc: Exception) -> str:

@@ -59,7 +59,13 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: Slug
-    source: Required = Field(description="Public page address or document name the facts were read in.")
+    source: Required = Field(description="What a person can open or look up, in Russian: a document's title and "
+                                         "number, or a page's address. Shown to users.")
+    source_kk: Text = Field("", description="The same citation in Kazakh; Kazakh answers show `source` without it.")
+    provenance: Text = Field("", description="Internal: how the facts were found and how far to trust them. "
+                                             "Never shown to users.")
+    unofficial: bool = Field(False, description="The facts rest only on an unofficial copy: answers say so and "
+                                                "never present them as confirmed.")
     as_of: int = Field(ge=2000, le=CURRENT_YEAR_LIMIT, description="Year the facts hold for.")
 
 
@@ -71,6 +77,9 @@ class Qualification(BaseModel):
     code: QualificationCode | None = None
     name_ru: Required
     name_kk: Text = ""
+    # Study lengths belong to a qualification: the same speciality takes longer for a higher one.
+    study_after_9: Text = ""
+    study_after_11: Text = ""
 
     @property
     def level(self) -> str:
@@ -117,6 +126,10 @@ class College(Record):
     specialities: list[Slug] = Field(default=[], description="Speciality ids the college teaches.")
     specialities_text: list[Required] = Field(
         default=[], description="Specialities the source names without a classifier code."
+    )
+    licence_return_listed: list[Slug] = Field(
+        default=[], description="Of `specialities`, those the source lists as licences to be returned: answers "
+                                "say so instead of presenting them as taught."
     )
     languages: list[Literal["ru", "kk", "en"]] = []
     dormitory: bool | None = None

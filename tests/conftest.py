@@ -67,7 +67,8 @@ records:
     city: Астана
     region: Астана
     specialities: [welding, software]
-    source: Astana TVET rating 2024-2025
+    source: Рейтинг колледжей Астаны 2024–2025
+    provenance: test fixture; read in a copy of the rating
     as_of: 2024
   - id: karaganda-med
     name: Карагандинский медицинский колледж
@@ -98,7 +99,7 @@ records:
     keywords_ru: [грант, госзаказ]
     keywords_kk: [грант, мемтапсырыс]
     changes_yearly: true
-    source: news 2025
+    source: Новости о госзаказе, 2025
     as_of: 2025
   - id: quotas
     title_ru: Квоты
@@ -138,7 +139,7 @@ records:
     description_ru: Соединяет металл сваркой.
     description_kk: Металды дәнекерлеп қосады.
     specialities: [welding]
-    source: qualification 3W07150501
+    source: Приказ МОН РК № 500 от 12.10.2018 (классификатор)
     as_of: 2018
 """
 
