@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
@@ -385,12 +384,25 @@ class _Composer:
         for college in self.colleges:
             self.used.setdefault(college.id, 0.0)
             details = ", ".join(part for part in (college.city, college.address, college.website) if part)
-            lines.append(f"• {college.name}" + (f" — {details}" if details else ""))
+            lines.append(f"• {college.name}" + (f" — {details}" if details else "") + self._caveats(college,
+                                                                                                speciality_ids))
         if len(colleges) > MAX_COLLEGES_SHOWN:
             lines.append(phrase("more_colleges", self.lang, n=len(colleges) - MAX_COLLEGES_SHOWN))
+        years = sorted({c.as_of for c in self.colleges})
+        span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+        lines.append(phrase("college_data_year", self.lang, years=phrase("year_word", self.lang, year=span)))
         if not self.q.place:
             lines.append(phrase("ask_place", self.lang))
         return "\n".join(lines)
+
+    def _caveats(self, college: College, speciality_ids: list[str]) -> str:
+        """What the answer must not pass off as fact: unofficial data, licences listed to be returned."""
+        notes = []
+        if set(speciality_ids) & set(college.licence_return_listed):
+            notes.append(phrase("licence_return", self.lang))
+        if college.unofficial:
+            notes.append(phrase("unofficial", self.lang))
+        return f" ({'; '.join(notes)})" if notes else ""
 
     def _free_lines(self, limit: int) -> str:
         hits = self._search(k=8, kinds=("programme",))
@@ -432,8 +444,7 @@ class _Composer:
         if not all_grades and self.q.grade is None:
             return ""
         grades = (9, 11) if all_grades else (self.q.grade,)
-        lengths = {9: spec.study_after_9, 11: spec.study_after_11}
-        parts = [phrase(f"study_{g}", self.lang, value=lengths[g]) for g in grades if lengths[g]]
+        parts = [phrase(f"study_{g}", self.lang, value=value) for g in grades if (value := _length(spec, g, self.lang))]
         return "; " + "; ".join(parts) if parts else ""
 
     def _yearly(self, record: Programme | Admission | Faq) -> str:
@@ -450,8 +461,8 @@ class _Composer:
                        {c.id for c in self.colleges} else 1)
         sources = [_source_ref(record, self.used[rid]) for rid in order if (record := self.kb.get(rid))]
         if sources and answered:
-            cited = dict.fromkeys(f"{_title(self.kb.get(s.id), self.lang)} — {short_source(s.source)}"
-                                  for s in sources[:MAX_SOURCES_SHOWN])
+            cited = dict.fromkeys(f"{_title(record, self.lang)} — {citation(record, self.lang)}"
+                                  for s in sources[:MAX_SOURCES_SHOWN] if (record := self.kb.get(s.id)))
             text += f"\n\n{phrase('sources', self.lang)}:\n" + "\n".join(f"· {c}" for c in cited)
         return Answer(
             question=self.q.text, lang=self.lang, intent=intent, answer=text, specialities=specialities or [],
@@ -462,12 +473,24 @@ class _Composer:
             answered=answered)
 
 
-def short_source(source: str) -> str:
-    """The most telling part of a record's source line: a web address or a legal act if there is one."""
-    parts = [p.strip() for p in re.split(r" \| |; ", source) if p.strip()]
-    preferred = [p for p in parts if re.search(r"https?://|adilet|Приказ|Закон|Постановлени|egov|gov\.kz", p)]
-    best = (preferred or parts or [source])[0]
-    return best if len(best) <= 110 else best[:107].rstrip() + "…"
+def citation(record: KnowledgeRecord, lang: str) -> str:
+    """The record's source as a teenager reads it: the citation in the reply's language, with its year."""
+    text = (record.source_kk or record.source) if lang == "kk" else record.source
+    if len(text) > 110:
+        text = text[:107].rstrip() + "…"
+    if str(record.as_of) not in text:
+        text += f", {phrase('year_word', lang, year=record.as_of)}"
+    return f"{text} ({phrase('unofficial', lang)})" if record.unofficial else text
+
+
+def _length(spec: Speciality, grade: int, lang: str) -> str:
+    """Study length after a grade: the speciality's, else each qualification's that a source gives."""
+    value = spec.study_after_9 if grade == 9 else spec.study_after_11
+    if value:
+        return value
+    by_qualification = [(q, q.study_after_9 if grade == 9 else q.study_after_11) for q in spec.qualifications]
+    return "; ".join(f"{length} ({(q.name_kk or q.name_ru) if lang == 'kk' else q.name_ru})"
+                     for q, length in by_qualification if length)
 
 
 def _source_ref(record: KnowledgeRecord, score: float) -> SourceRef:

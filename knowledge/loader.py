@@ -96,10 +96,17 @@ class KnowledgeBase:
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable report `validate --json` prints."""
+        categories = Counter(p.category for p in self.problems)
+        named = sum(1 for s in self.specialities if s.name_kk)
         return {
             "ok": self.ok,
             "counts": self.counts(),
             "regions": len(self.regions()),
+            "kazakh_names": {"present": named, "missing": len(self.specialities) - named},
+            "sources_not_citations": categories["source"],
+            "language_mismatches": categories["language"],
+            "stale_yearly_facts": categories["stale"],
+            "unofficial_records": sum(1 for r in self.all() if r.unofficial),
             "problems": [asdict(p) for p in self.problems],
         }
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLLEGES, PROFESSIONS, ROOT, SPECIALITIES, write_knowledge
+from conftest import COLLEGES, FAQ, PROFESSIONS, ROOT, SPECIALITIES, write_knowledge
 from knowledge.loader import load_knowledge
 from knowledge.schema import Group
 
@@ -167,6 +167,48 @@ def test_validate_json_of_the_real_knowledge_base_meets_the_coverage() -> None:
     assert counts["speciality"] >= 100 and counts["college"] >= 50 and counts["profession"] >= 60
     assert counts["programme"] >= 8 and counts["admission"] >= 5 and counts["faq"] >= 10
     assert report["regions"] >= 5
+    # What users read: citations only, every text in its own language.
+    assert report["sources_not_citations"] == 0 and report["language_mismatches"] == 0
+    assert report["kazakh_names"]["present"] + report["kazakh_names"]["missing"] == counts["speciality"]
+
+
+@pytest.mark.parametrize("source", [
+    "public code: src/features/tippo/AstanaRatingTab.tsx", "secondary source, confirm against Order No. 500 (kk)",
+    "Astana TVET rating 2024-2025", "list 2025–2026; cites https://politcol.kz/applicants/specialties/",
+    "Laravel database seeder ProfessionSeeder", "site mock-up of a college, 2023",
+])
+def test_a_source_that_is_not_a_citation_is_rejected(tmp_path: Path, source: str) -> None:
+    broken = FAQ.replace("source: Закон РК «Об образовании», ст. 8", f"source: '{source}'")
+    [problem] = problems_of(write_knowledge(tmp_path, {"faq.yaml": broken}), "source")
+    assert problem.record == "is-college-free" and problem.field == "source"
+
+
+@pytest.mark.parametrize("source", ["Приказ МОН РК № 500 от 12.10.2018", "сайт колледжа kktis.kz",
+                                    "https://turkistan-agro.kz/kabyldau-erezhesi/", "Правила приёма, 2025"])
+def test_readable_citations_pass(tmp_path: Path, source: str) -> None:
+    readable = FAQ.replace("source: Закон РК «Об образовании», ст. 8", f"source: '{source}'")
+    assert not problems_of(write_knowledge(tmp_path, {"faq.yaml": readable}), "source")
+
+
+@pytest.mark.parametrize("value", ["Аспазшы", "3 жыл 10 ай", "Мамандық туралы"])
+def test_kazakh_text_in_a_russian_field_is_an_error(tmp_path: Path, value: str) -> None:
+    broken = FAQ.replace("answer_ru: Да, первая рабочая квалификация бесплатна.", f"answer_ru: {value}")
+    [problem] = problems_of(write_knowledge(tmp_path, {"faq.yaml": broken}), "language")
+    assert problem.field == "answer_ru"
+
+
+def test_russian_text_in_a_kazakh_field_is_an_error(tmp_path: Path) -> None:
+    broken = FAQ.replace("answer_kk: Иә, алғашқы жұмысшы біліктілігі тегін.",
+                         "answer_kk: Да, первая рабочая квалификация бесплатна для всех, кто поступает после 9 класса.")
+    [problem] = problems_of(write_knowledge(tmp_path, {"faq.yaml": broken}), "language")
+    assert problem.field == "answer_kk"
+
+
+def test_a_yearly_fact_more_than_a_year_old_is_a_warning(tmp_path: Path) -> None:
+    old = FAQ.replace("as_of: 2025", "as_of: 2021\n    changes_yearly: true")
+    kb = load_knowledge(write_knowledge(tmp_path, {"faq.yaml": old}))
+    [problem] = [p for p in kb.problems if p.category == "stale"]
+    assert problem.severity == "warning" and kb.ok
 
 
 def test_real_knowledge_base_spans_every_group_and_cites_sources() -> None:

@@ -1,0 +1,33 @@
+"""Every place a college record names is recognised in questions, in Russian and Kazakh and in case forms."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.places import find_place
+from conftest import ROOT
+from knowledge.loader import load_knowledge
+
+
+def test_every_college_city_is_recognised_by_its_russian_and_kazakh_name() -> None:
+    kb = load_knowledge(ROOT / "knowledge" / "data")
+    for city in sorted({c.city for c in kb.colleges if c.city}):
+        place = find_place(city)
+        assert place is not None and place.city == city, city
+        assert find_place(place.name_kk) == place, place.name_kk
+
+
+@pytest.mark.parametrize("question, city", [
+    ("колледжи в Кандыагаше", "Кандыагаш"), ("Қандыағашта колледж бар ма", "Кандыагаш"),
+    ("учёба в Эмбе после 9", "Эмба"), ("Ембіде оқу", "Эмба"), ("что есть в Алге", "Алга"),
+    ("Шалқарда қандай колледж бар", "Шалкар"), ("колледж в Уральске", "Уральск"), ("Оралда оқимын", "Уральск"),
+    ("колледжи Хромтау", "Хромтау"), ("в Кобде есть колледж?", "Кобда"), ("Уилский колледж", "Уил"),
+])
+def test_small_towns_are_found_in_case_forms(question: str, city: str) -> None:
+    place = find_place(question)
+    assert place is not None and place.city == city
+
+
+def test_words_that_only_start_like_a_town_are_not_places() -> None:
+    assert find_place("хочу изучать алгебру") is None
+    assert find_place("эмблема колледжа") is None
