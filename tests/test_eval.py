@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from advisor.evaluation import evaluate, format_report, load_cases
 from conftest import ROOT
 
@@ -26,3 +28,14 @@ def test_hit_at_3_is_at_least_0_90_in_each_language(real_advisor) -> None:
     for lang in ("ru", "kk"):
         assert report["groups"][f"lang:{lang}"]["hit@3"] >= 0.90, format_report(report)
         assert report["groups"][f"lang:{lang}"]["lang_acc"] >= 0.95
+
+
+def test_no_answer_shows_developer_text_or_internal_notes(real_advisor) -> None:
+    """Across the whole question set, answers cite only readable sources: no code paths, no provenance."""
+    developer = re.compile(r"public code|github|src/|\.tsx|seeder|secondary source|confirm against|cites |"
+                           r"mock-?up|template|provenance", re.IGNORECASE)
+    provenance = {r.provenance for r in real_advisor.kb.all() if r.provenance}
+    for case in load_cases(EVAL_FILE):
+        text = real_advisor.ask(case.q).answer
+        assert not developer.search(text), (case.q, developer.search(text).group(0))
+        assert not any(note in text for note in provenance), case.q
