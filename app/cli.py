@@ -45,7 +45,34 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="run a question set and print hit@1, hit@3 and MRR")
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--json", action="store_true")
+    add_import_parser(sub)
     return parser
+
+
+def add_import_parser(sub: argparse._SubParsersAction) -> None:
+    """`import colleges FILE`: a regional college list (CSV or XLSX) into the knowledge base."""
+    importer = sub.add_parser("import", help="import a college list (CSV or XLSX) into the knowledge base",
+                              description="Read a college list, print what it adds or changes and the rows it "
+                                          "cannot use, and write the colleges as a knowledge file.",
+                              epilog="Speciality codes that are not 8 digits or not in the knowledge base are left "
+                                     "out and reported, never guessed. Colleges already in a hand-written file are "
+                                     "reported, not changed. Exit code 0: imported (bad rows reported), 1: no row "
+                                     "could be imported, 2: a wrong option or an unreadable file.")
+    importer.add_argument("what", choices=["colleges"])
+    importer.add_argument("file", type=Path, help="the list: .xlsx, or .csv in UTF-8 or Windows-1251 separated "
+                                                   "by commas, semicolons or tabs")
+    importer.add_argument("--source", required=True, help="the list's citation as users read it, in Russian: "
+                                                          "the document's title or the page's address")
+    importer.add_argument("--as-of", type=int, required=True, help="the year the list holds for")
+    importer.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
+    importer.add_argument("--map", action="append", default=[], metavar="FIELD=HEADER",
+                          help="the column holding a field (name, city, region, address, specialities, "
+                               "ownership, website, phone); repeat for several")
+    importer.add_argument("--region", help="the region of rows that name none (or of a list without a region "
+                                           "column)")
+    importer.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
+    importer.add_argument("--out", type=Path, help="the knowledge file to write or merge into (default: "
+                                                   "colleges/imported-<region>.yaml in the knowledge folder)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,10 +167,25 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from knowledge.importer import ImporterError, ImportOptions, import_colleges, parse_mapping
+
+    try:
+        options = ImportOptions(file=args.file, source=args.source, as_of=args.as_of, dry_run=args.dry_run,
+                                mapping=parse_mapping(args.map), region=args.region, out=args.out,
+                                sheet=args.sheet)
+        report = import_colleges(settings.resolve(settings.knowledge.path), options)
+    except ImporterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.format())
+    return report.exit_code
+
+
 def format_for_terminal(answer: Answer) -> str:
     """The answer text with a one-line header for counsellors."""
     return f"[{answer.lang}, {answer.intent}]\n{answer.answer}"
 
 
 COMMANDS = {"validate": cmd_validate, "ask": cmd_ask, "console": cmd_console, "reindex": cmd_reindex,
-            "eval": cmd_eval, "bot": cmd_bot}
+            "eval": cmd_eval, "bot": cmd_bot, "import": cmd_import}

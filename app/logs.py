@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from typing import Iterable
 
 # A bot token as it appears in Bot API addresses (…/bot123456:AA…/sendMessage) or on its own.
@@ -29,9 +30,21 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return TOKEN_PATTERN.sub(REDACTED, text)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time: tests and tools swap it after set-up."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 - logging's own attribute
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # noqa: ANN001
+        pass
+
+
 def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     """Route every logger through one handler whose formatter redacts secrets."""
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
