@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
@@ -473,14 +474,36 @@ class _Composer:
             answered=answered)
 
 
+CITATION_CHARS = 110
+URL = re.compile(r"https?://(?:www\.)?(?P<host>[^/\s?#]+)[^\s;]*")
+LONG_REMARK = re.compile(r"\s*\([^()]{35,}\)|\s*«[^«»]{40,}»")  # remarks and long titles: the number says it
+UNOFFICIAL_WORDS = re.compile(r"неофициальн|ресми емес", re.IGNORECASE)
+
+
 def citation(record: KnowledgeRecord, lang: str) -> str:
-    """The record's source as a teenager reads it: the citation in the reply's language, with its year."""
-    text = (record.source_kk or record.source) if lang == "kk" else record.source
-    if len(text) > 110:
-        text = text[:107].rstrip() + "…"
+    """The record's source as a teenager reads it: in the reply's language, addresses as bare sites, its year."""
+    text = readable_citation((record.source_kk or record.source) if lang == "kk" else record.source)
     if str(record.as_of) not in text:
         text += f", {phrase('year_word', lang, year=record.as_of)}"
-    return f"{text} ({phrase('unofficial', lang)})" if record.unofficial else text
+    if record.unofficial and not UNOFFICIAL_WORDS.search(text):
+        text += f" ({phrase('unofficial', lang)})"
+    return text
+
+
+def readable_citation(source: str, limit: int = CITATION_CHARS) -> str:
+    """At most two parts of a citation, web addresses shown as their sites, long remarks and titles dropped."""
+    parts: list[str] = []
+    for part in (p.strip() for p in source.split(";") if p.strip()):
+        part = URL.sub(lambda m: m.group("host"), part)
+        part = LONG_REMARK.sub("", part).strip(" ,:")
+        if part and part not in parts and len("; ".join([*parts, part])) <= limit:
+            parts.append(part)
+        if len(parts) == 2:
+            break
+    if parts:
+        return "; ".join(parts)
+    cut = LONG_REMARK.sub("", URL.sub(lambda m: m.group("host"), source))
+    return cut if len(cut) <= limit else cut[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def _length(spec: Speciality, grade: int, lang: str) -> str:

@@ -13,8 +13,15 @@ from typing import Sequence, TextIO
 from advisor.answer import Answer
 from app.config import ConfigError, Settings
 from app.logs import setup_logging
-from app.wiring import (build_advisor, build_embeddings, build_index, build_knowledge, build_settings,
-                        limit_malloc_arenas, serve_bot)
+from app.wiring import (
+    build_advisor,
+    build_embeddings,
+    build_index,
+    build_knowledge,
+    build_settings,
+    limit_malloc_arenas,
+    serve_bot,
+)
 from bot.app import BadToken
 from bot.runner import CannotListen
 from embeddings.index import IndexUnavailable

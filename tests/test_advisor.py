@@ -62,7 +62,7 @@ def test_suggestion_names_speciality_reason_and_source(advisor: Advisor) -> None
     assert answer.specialities[0].id == "welding"
     assert "сварщик" in answer.specialities[0].why.lower()
     assert "Сварочное дело" in answer.answer
-    assert "https://example.edu.kz/specialities" in answer.answer  # the source is named
+    assert "example.edu.kz, 2024" in answer.answer  # the source is named as a site, with its year
     assert answer.sources[0].id == "welding"
 
 
@@ -170,3 +170,18 @@ def test_profile_interests_tip_the_balance_and_are_named(advisor: Advisor) -> No
         assert answer.specialities[0].id == first, interest
     caring = advisor.ask(question, interests=("caring",)).specialities[0]
     assert caring.why == "подходит к вашему интересу из теста: забота о людях"
+
+
+def test_citations_read_as_a_site_or_a_document_with_the_year_in_the_reply_language() -> None:
+    from advisor.advisor import citation
+    from knowledge.schema import Faq
+
+    faq = Faq(id="x", question_ru="в", question_kk="с", answer_ru="о", answer_kk="ж", as_of=2025,
+              source="https://standard.kz/kz/post/2024_08_kasiptik-bilim-beretin-110 (Стандарт, пресс-служба "
+                     "Министерства просвещения, август 2024); https://pedagog-kz.kz/ru/do-153 (2025)",
+              source_kk="Стандарт газеті, 2024", provenance="found via a search of stored pages")
+    assert citation(faq, "ru") == "standard.kz; pedagog-kz.kz (2025)"
+    assert citation(faq, "kk") == "Стандарт газеті, 2024, 2025 ж."
+    unofficial = faq.model_copy(update={"source": "Оценка колледжей Астаны, 2024", "unofficial": True})
+    assert citation(unofficial, "ru") == "Оценка колледжей Астаны, 2024, 2025 г. (неофициальные данные, не подтверждены)"
+    assert "found via" not in citation(faq, "ru") + citation(faq, "kk")
