@@ -9,6 +9,7 @@ from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, Sourc
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import find_place, place_words
+from advisor.safety import risk_of
 from advisor.understanding import Question, understand
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from embeddings.text import stemmed_tokens, tokens
@@ -83,6 +84,10 @@ class Advisor:
             notes.append(phrase("too_long", lang or state.detector.detect(cleaned), limit=self.max_chars))
         if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
+        if risk := risk_of(cleaned):  # before anything else: no speciality list for these
+            answer = safety_answer(state.kb, risk, lang or state.detector.detect(cleaned))
+            answer.question = text
+            return answer
         question = understand(cleaned, state.detector, lang=lang, grade=grade,
                               place=find_place(city) if city else None, interests=interests)
         answer = _Composer(state, question, top_k or self.top_k).compose()
@@ -474,10 +479,25 @@ class _Composer:
             answered=answered)
 
 
+SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
 CITATION_CHARS = 110
 URL = re.compile(r"https?://(?:www\.)?(?P<host>[^/\s?#]+)[^\s;]*")
 LONG_REMARK = re.compile(r"\s*\([^()]{35,}\)|\s*«[^«»]{40,}»")  # remarks and long titles: the number says it
 UNOFFICIAL_WORDS = re.compile(r"неофициальн|ресми емес", re.IGNORECASE)
+
+
+def safety_answer(kb: KnowledgeBase, risk: str, lang: str) -> Answer:
+    """A warm reply with helplines for a crisis, or the law and the legal route for an illegal request."""
+    record = kb.get(SAFETY_RECORDS[risk])
+    body = [phrase(f"{risk}_opening", lang)]
+    sources: list[SourceRef] = []
+    if isinstance(record, Faq):
+        body.append(record.answer_kk if lang == "kk" else record.answer_ru)
+        body.append(f"\n{phrase('sources', lang)}: {citation(record, lang)}")
+        sources.append(_source_ref(record, 1.0))
+    else:  # the sourced record was removed from the knowledge base: never invent numbers or articles
+        body.append(phrase(f"{risk}_fallback", lang))
+    return Answer(question="", lang=lang, intent=risk, answer="\n".join(body), sources=sources)
 
 
 def citation(record: KnowledgeRecord, lang: str) -> str:

@@ -65,12 +65,15 @@ async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: 
                       lang: str, metrics: Metrics) -> int:
     """Log and count the question, then send the answer with its buttons under the last piece."""
     metrics.questions.labels("yes" if answer.answered else "no").inc()
-    logged = store.log_question(user_id, answer.question or "", answer.lang, answer.intent, answer.answered, {
+    # What a teenager in crisis wrote is not kept: the intent is enough for the statistics.
+    question = "" if answer.intent == "crisis" else answer.question or ""
+    logged = store.log_question(user_id, question, answer.lang, answer.intent, answer.answered, {
         "lang": answer.lang, "intent": answer.intent, "grade": answer.grade, "city": answer.city,
         "specialities": [{"id": s.id, "score": s.score, "why": s.why} for s in answer.specialities],
         "sources": [{"id": s.id, "kind": s.kind, "score": s.score} for s in answer.sources]})
     pieces = split_message(to_html(answer))
     for piece in pieces[:-1]:
         await message.answer(piece)
-    await message.answer(pieces[-1], reply_markup=answer_keyboard(answer, logged, answer.lang or lang))
+    keyboard = None if answer.intent == "crisis" else answer_keyboard(answer, logged, answer.lang or lang)
+    await message.answer(pieces[-1], reply_markup=keyboard)
     return logged
