@@ -21,7 +21,9 @@ from knowledge.vocabulary import label
 # or when it is this close in meaning (cosine similarity of the e5 embeddings).
 DENSE_RELEVANT = 0.87
 MAX_COLLEGES_SHOWN = 6
-MAX_SOURCES_SHOWN = 4
+MAX_SOURCES_SHOWN = 3
+MESSAGE_CHARS = 1200  # one phone screen; details sit behind buttons
+BODY_CHARS = 900  # what the answer itself may take, leaving room for the sources line
 PROFILE_INTEREST_BOOST = 1.1
 MAX_WORDS_FOR_CORRECTIONS = 5
 ALWAYS_FREE = ("free-first-qualification", "state-order")
@@ -250,7 +252,8 @@ class _Composer:
         lines = [phrase("suggest_intro", self.lang)]
         for n, suggestion in enumerate(specialities, 1):
             spec = self._speciality_record(suggestion.id)
-            lines.append(f"{n}. {self._spec_title(spec)} — {phrase('why', self.lang)}: {suggestion.why}"
+            # The code stays in the details card: a teenager reads the name and the reason.
+            lines.append(f"{n}. {self._spec_name(spec.id)} — {phrase('why', self.lang)}: {suggestion.why}"
                          f"{self._study(spec)}")
         if self.q.place or self.q.intent == "colleges":
             lines.append("\n" + self._college_lines([s.id for s in specialities[:3]]))
@@ -395,8 +398,10 @@ class _Composer:
         if len(colleges) > MAX_COLLEGES_SHOWN:
             lines.append(phrase("more_colleges", self.lang, n=len(colleges) - MAX_COLLEGES_SHOWN))
         years = sorted({c.as_of for c in self.colleges})
-        span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
-        lines.append(phrase("college_data_year", self.lang, years=phrase("year_word", self.lang, year=span)))
+        span = phrase("year_word", self.lang, year=f"{years[0]}–{years[-1]}" if len(years) > 1 else years[0])
+        if all(c.unofficial for c in self.colleges):  # said once, not on every line
+            span += f" ({phrase('unofficial', self.lang)})"
+        lines.append(phrase("college_data_year", self.lang, years=span))
         if not self.q.place:
             lines.append(phrase("ask_place", self.lang))
         return "\n".join(lines)
@@ -406,7 +411,7 @@ class _Composer:
         notes = []
         if set(speciality_ids) & set(college.licence_return_listed):
             notes.append(phrase("licence_return", self.lang))
-        if college.unofficial:
+        if college.unofficial and not all(c.unofficial for c in self.colleges):
             notes.append(phrase("unofficial", self.lang))
         return f" ({'; '.join(notes)})" if notes else ""
 
@@ -422,7 +427,8 @@ class _Composer:
                 continue
             self.used.setdefault(pid, next((h.score for h in hits if h.id == pid), 0.0))
             lines.append(f"• {self._t(programme.title_ru, programme.title_kk)}: "
-                         f"{self._t(programme.summary_ru, programme.summary_kk)}{self._yearly(programme)}")
+                         f"{first_sentence(self._t(programme.summary_ru, programme.summary_kk))}"
+                         f"{self._yearly(programme)}")
             for quota in (q for q in programme.quotas if q.tag in self.q.tags):
                 lines.append(f"  {phrase('your_quota', self.lang)}: {self._t(quota.category_ru, quota.category_kk)}"
                              f" — {quota.percent:g} %")
@@ -467,9 +473,12 @@ class _Composer:
                        {c.id for c in self.colleges} else 1)
         sources = [_source_ref(record, self.used[rid]) for rid in order if (record := self.kb.get(rid))]
         if sources and answered:
-            cited = dict.fromkeys(f"{_title(record, self.lang)} — {citation(record, self.lang)}"
-                                  for s in sources[:MAX_SOURCES_SHOWN] if (record := self.kb.get(s.id)))
-            text += f"\n\n{phrase('sources', self.lang)}:\n" + "\n".join(f"· {c}" for c in cited)
+            text = fit_message(text)
+            cited = list(dict.fromkeys(citation(record, self.lang) for s in sources
+                                       if (record := self.kb.get(s.id))))[:MAX_SOURCES_SHOWN]
+            text += f"\n\n{phrase('sources', self.lang)}: " + "; ".join(cited)
+        else:
+            text = fit_message(text)
         return Answer(
             question=self.q.text, lang=self.lang, intent=intent, answer=text, specialities=specialities or [],
             colleges=[CollegeSuggestion(c.id, c.name, c.city, c.region, c.specialities) for c in self.colleges],
@@ -484,6 +493,28 @@ CITATION_CHARS = 110
 URL = re.compile(r"https?://(?:www\.)?(?P<host>[^/\s?#]+)[^\s;]*")
 LONG_REMARK = re.compile(r"\s*\([^()]{35,}\)|\s*«[^«»]{40,}»")  # remarks and long titles: the number says it
 UNOFFICIAL_WORDS = re.compile(r"неофициальн|ресми емес", re.IGNORECASE)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence: a list item says what the route is; the details card says the rest."""
+    match = re.match(r"(.+?[.!?])(\s|$)", text.strip(), re.DOTALL)
+    return match.group(1) if match else text
+
+
+def fit_message(text: str, limit: int = BODY_CHARS) -> str:
+    """The text cut at a line end to fit one screen, saying that more is behind the buttons."""
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    for line in text.split("\n"):
+        if len("\n".join([*kept, line])) > limit - 2:
+            break
+        kept.append(line)
+    while kept and (not kept[-1].strip() or kept[-1].rstrip().endswith(":")):  # no header left without its list
+        kept.pop()
+    if not kept:  # one huge line: cut at a word
+        return text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return "\n".join(kept).rstrip() + "\n…"
 
 
 def safety_answer(kb: KnowledgeBase, risk: str, lang: str) -> Answer:

@@ -34,7 +34,7 @@ class EmbeddingSettings(Section):
 
 
 class RetrievalSettings(Section):
-    top_k: int = Field(5, ge=1, le=20)
+    top_k: int = Field(3, ge=1, le=20)
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(1.0, ge=0)
     sparse_weight: float = Field(1.0, ge=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sys
 from pathlib import Path
 
@@ -210,3 +212,15 @@ def test_a_request_to_buy_or_forge_documents_is_called_illegal_with_the_law(real
 def test_housing_or_ordinary_questions_are_not_taken_for_a_crisis(real_advisor) -> None:
     assert real_advisor.ask("не хочу жить в общаге, есть колледжи в Астане?").intent != "crisis"
     assert real_advisor.ask("хочу стать сварщиком").intent == "suggest"
+
+
+@pytest.mark.parametrize("text", ["как учиться бесплатно", "какие квоты есть для сельских", "где учат на программиста в Астане",
+                                  "мен бағдарламашы болғым келеді", "хочу работать с компьютерами или с машинами",
+                                  "какие документы нужны и сроки приёма"])
+def test_an_answer_fits_one_phone_screen_with_at_most_three_suggestions_and_one_sources_line(
+        real_advisor, text: str) -> None:
+    answer = real_advisor.ask(text)
+    assert len(answer.answer) <= 1200, len(answer.answer)
+    assert len(answer.specialities) <= 3
+    assert sum(line.startswith(("Источники", "Дереккөздер")) for line in answer.answer.splitlines()) <= 1
+    assert not re.search(r"\(код \d{8}\)|\(коды \d{8}\)", answer.answer)  # codes live in the details card
