@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
+from advisor.dialogue import Conversation, FollowUp, conversation_language, read_follow_up
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import find_place, place_words
-from advisor.safety import risk_of
+from advisor.safety import folded_text, risk_of
 from advisor.understanding import Question, understand
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from embeddings.text import stemmed_tokens, tokens
@@ -86,6 +88,10 @@ class Advisor:
             notes.append(phrase("too_long", lang or state.detector.detect(cleaned), limit=self.max_chars))
         if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
+        if SALARY.search(folded_text(cleaned)):  # no sourced figures: say so and where to look
+            detected = lang or state.detector.detect(cleaned)
+            return Answer(question=text, lang=detected, intent="salary", answer=phrase("salary_unknown", detected),
+                          answered=False)
         if risk := risk_of(cleaned):  # before anything else: no speciality list for these
             answer = safety_answer(state.kb, risk, lang or state.detector.detect(cleaned))
             answer.question = text
@@ -98,6 +104,92 @@ class Advisor:
             answer.answer = "\n".join([*notes, answer.answer])
         return answer
 
+
+    def converse(self, text: str, conversation: Conversation | None = None, grade: int | None = None,
+                 city: str | None = None, interests: tuple[str, ...] = ()) -> tuple[Answer, Conversation]:
+        """Answer one message of a chat: a short follow-up is read against the conversation; returns the new state."""
+        conv = conversation if conversation is not None and not conversation.expired() else Conversation()
+        detected = self._state.detector.detect(text) if (text or "").strip() else (conv.lang or "ru")
+        lang = conversation_language(text or "", conv, detected)
+        grade = conv.grade or grade
+        city = conv.city or city
+        follow = read_follow_up(text or "", conv)
+        answer = self._follow_up(follow, text, conv, lang, grade, city) if follow else None
+        if answer is None:
+            answer = self.ask(text, lang=lang, grade=grade, city=city, interests=interests)
+            if answer.specialities:
+                conv.question = text
+                conv.suggested = [s.id for s in answer.specialities]
+                conv.shown = list(conv.suggested)
+                conv.focus = conv.suggested[0]
+        answer.question = text
+        return answer, self._remember(conv, answer)
+
+    def more_suggestions(self, question: str, shown: list[str], lang: str | None = None, grade: int | None = None,
+                         city: str | None = None) -> Answer:
+        """The next specialities for a question, leaving out those already shown (the «ещё» button or message)."""
+        answer = self.ask(question, lang=lang, grade=grade, city=city, top_k=len(shown) + self.top_k)
+        fresh = [s for s in answer.specialities if s.id not in shown][: self.top_k]
+        if not fresh:
+            return Answer(question=question, lang=answer.lang, intent="more", answer=phrase("no_more", answer.lang))
+        state = self._state
+        composer = _Composer(state, understand(question, state.detector, lang=answer.lang, grade=grade,
+                                               place=find_place(city) if city else None), self.top_k)
+        return composer.suggestion_answer(fresh)
+
+    def _follow_up(self, follow: FollowUp, text: str, conv: Conversation, lang: str, grade: int | None,
+                   city: str | None) -> Answer | None:
+        """The answer a follow-up asks for, or None when the message turns out to be a new question."""
+        if follow.kind == "thanks":
+            if not conv.lang and KAZAKH_THANKS.search(folded_text(text)):  # «рахмет» opens a Kazakh chat
+                lang = "kk"
+            return Answer(question=text, lang=lang, intent="thanks", answer=phrase("thanks_reply", lang))
+        if follow.kind == "unclear":
+            return Answer(question=text, lang=lang, intent="clarify", answer=phrase("clarify", lang))
+        if follow.kind in ("colleges", "free", "details", "length") and self._names_a_speciality(text, lang):
+            return None  # «где учат на повара» is a new question, not a follow-up
+        grade = follow.grade or grade
+        city = follow.place.label("ru") if follow.place else city
+        if follow.grade:
+            conv.grade = follow.grade
+        if follow.place:
+            conv.city = city or ""
+        if follow.kind == "more":
+            answer = self.more_suggestions(conv.question, conv.shown, lang, grade, city) if conv.question else None
+            if answer is not None:
+                conv.shown += [s.id for s in answer.specialities]
+                conv.suggested = [s.id for s in answer.specialities] or conv.suggested
+            return answer
+        if follow.kind == "dormitory":
+            return Answer(question=text, lang=lang, intent="faq", answer=phrase("dormitory_unknown", lang),
+                          answered=False)
+        topic = {"free": "free", "colleges": "colleges", "place": "colleges"}.get(follow.kind, "info")
+        if follow.speciality:
+            conv.focus = follow.speciality
+            return self.about_speciality(follow.speciality, topic, lang, grade, city)
+        if follow.kind in ("free", "place", "grade") and conv.question:
+            return self.ask(conv.question if follow.kind == "grade" else text, lang=lang, grade=grade, city=city)
+        return None
+
+    def _names_a_speciality(self, text: str, lang: str) -> bool:
+        """True when the message itself names a speciality or profession (not only «колледжи», «бесплатно»)."""
+        answer = self.ask(text, lang=lang)
+        return any(s.why != phrase("why_meaning", answer.lang) for s in answer.specialities)
+
+    def _remember(self, conv: Conversation, answer: Answer) -> Conversation:
+        """The conversation after this answer: its language, topic, place, grade; the free summary said once."""
+        hint = "\n" + phrase("free_hint", answer.lang)
+        if conv.free_told:
+            answer.answer = answer.answer.replace(hint, "")
+        elif hint in answer.answer or answer.intent == "free":
+            conv.free_told = True
+        conv.lang = answer.lang
+        if answer.intent not in ("thanks", "clarify"):
+            conv.topic = answer.intent
+        conv.city = answer.city or conv.city
+        conv.grade = answer.grade or conv.grade
+        conv.updated = time.time()
+        return conv
 
     def about_speciality(self, speciality_id: str, topic: str, lang: str = "ru", grade: int | None = None,
                          city: str | None = None) -> Answer | None:
@@ -289,8 +381,8 @@ class _Composer:
             quals = "; ".join(f"{q.code + ' ' if q.code else ''}{self._t(q.name_ru, q.name_kk)}"
                               for q in spec.qualifications)
             lines.append(f"{phrase('qualifications', self.lang)}: {quals}")
-        if study := self._study(spec, all_grades=True):
-            lines.append(study.strip(" ;"))
+        study = self._study(spec, all_grades=True)
+        lines.append(study.strip(" ;") if study else phrase("study_unknown", self.lang).capitalize())
         if spec.code_note:
             lines.append(f"{phrase('code_note', self.lang)}: {spec.code_note}")
         lines.append("\n" + self._college_lines([spec.id]))
@@ -309,10 +401,27 @@ class _Composer:
         return self._answer("colleges", "\n".join(lines), specialities)
 
     def _free(self) -> Answer | None:
+        quota_lines = self._your_quotas()
+        if quota_lines:  # the person named their category: that quota answers the question, first
+            return self._answer("free", "\n".join([*quota_lines, "", self._free_lines(limit=2)]))
         faq = self._faq_hit()
         lines = [self._faq_text(faq)] if faq else []
         lines.append(self._free_lines(limit=3 if faq else 4))
         return self._answer("free", "\n\n".join(lines))
+
+    def _your_quotas(self) -> list[str]:
+        """The quotas of the categories the person named, with their share of state-order places."""
+        programme = self.kb.get("quotas")
+        if not isinstance(programme, Programme) or not self.q.tags:
+            return []
+        quotas = [q for q in programme.quotas if q.tag in self.q.tags]
+        if not quotas:
+            return []
+        self.used.setdefault(programme.id, 1.0)
+        lines = [phrase("quota_intro", self.lang)]
+        lines += [f"• {self._t(q.category_ru, q.category_kk)} — {q.percent:g} %".replace(".", ",") for q in quotas]
+        lines[-1] += self._yearly(programme)
+        return lines
 
     def _admission(self) -> Answer | None:
         hits = self._search(k=6, kinds=("admission",))
@@ -429,9 +538,6 @@ class _Composer:
             lines.append(f"• {self._t(programme.title_ru, programme.title_kk)}: "
                          f"{first_sentence(self._t(programme.summary_ru, programme.summary_kk))}"
                          f"{self._yearly(programme)}")
-            for quota in (q for q in programme.quotas if q.tag in self.q.tags):
-                lines.append(f"  {phrase('your_quota', self.lang)}: {self._t(quota.category_ru, quota.category_kk)}"
-                             f" — {quota.percent:g} %")
         return "\n".join(lines)
 
     def _use_specialities(self, specialities: list[SpecialitySuggestion]) -> None:
@@ -488,6 +594,10 @@ class _Composer:
             answered=answered)
 
 
+# Matched on folded text, where «й» is «и»: «айлығы» reads «аилыгы».
+SALARY = re.compile(r"(?<!\w)(зарплат|зп\b|получа[еюи]т|платят|зарабатыва|бабк|доход|оклад|жалакы|аилыг|аилык|"
+                    r"табыс)")
+KAZAKH_THANKS = re.compile(r"(?<!\w)(рахмет|ракмет|рахмат|сагбол|сау бол)")
 SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
 CITATION_CHARS = 110
 URL = re.compile(r"https?://(?:www\.)?(?P<host>[^/\s?#]+)[^\s;]*")
@@ -561,10 +671,18 @@ def _length(spec: Speciality, grade: int, lang: str) -> str:
     """Study length after a grade: the speciality's, else each qualification's that a source gives."""
     value = spec.study_after_9 if grade == 9 else spec.study_after_11
     if value:
-        return value
+        return length_in(value, lang)
     by_qualification = [(q, q.study_after_9 if grade == 9 else q.study_after_11) for q in spec.qualifications]
-    return "; ".join(f"{length} ({(q.name_kk or q.name_ru) if lang == 'kk' else q.name_ru})"
+    return "; ".join(f"{length_in(length, lang)} ({(q.name_kk or q.name_ru) if lang == 'kk' else q.name_ru})"
                      for q, length in by_qualification if length)
+
+
+def length_in(length: str, lang: str) -> str:
+    """A study length as the knowledge base writes it («3 года 10 месяцев»), in Kazakh when asked («3 жыл 10 ай»)."""
+    if lang != "kk":
+        return length
+    length = re.sub(r"(\d+)\s*(год|года|лет)\b", r"\1 жыл", length)
+    return re.sub(r"(\d+)\s*(месяц|месяца|месяцев)\b", r"\1 ай", length)
 
 
 def _source_ref(record: KnowledgeRecord, score: float) -> SourceRef:

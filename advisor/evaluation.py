@@ -101,3 +101,85 @@ def format_report(report: dict[str, Any], worst: int = 15) -> str:
             lines.append(f"- [{item['lang']}/{item['intent']}→{item['got_intent']}] {item['q']!r}: "
                          f"expected {item['expect']}, got {item['got']}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of a conversation case and what its answer must and must not say."""
+
+    q: str
+    must: tuple[str, ...] = ()
+    must_not: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConversationCase:
+    """A single question or a whole dialogue, with the language and type of answer it needs."""
+
+    turns: tuple[Turn, ...]
+    lang: str
+    type: str
+
+
+def is_conversation_file(path: Path) -> bool:
+    """True for the answer-content format (must / must_not, dialogues) rather than ranked record ids."""
+    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return bool(items) and isinstance(items[0], dict) and ("dialogue" in items[0] or "must" in items[0])
+
+
+def load_conversation_cases(path: Path) -> list[ConversationCase]:
+    """Read a YAML list of {q, lang, type, must, must_not} or {dialogue: [turns], lang, type}."""
+    try:
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise EvalFileError(f"cannot read {path}: {exc}") from exc
+    cases = []
+    for n, item in enumerate(items or [], 1):
+        try:
+            raw_turns = item["dialogue"] if "dialogue" in item else [item]
+            turns = tuple(Turn(str(t["q"]), tuple(t.get("must") or ()), tuple(t.get("must_not") or ()))
+                          for t in raw_turns)
+            cases.append(ConversationCase(turns, item["lang"], item["type"]))
+        except (KeyError, TypeError) as exc:
+            raise EvalFileError(f"{path}, item {n}: needs q (or dialogue), lang and type ({exc})") from exc
+    return cases
+
+
+def turn_failures(turn: Turn, answer: Answer, lang: str) -> list[str]:
+    """What an answer got wrong: a missing must, a present must_not, the wrong language."""
+    text = answer.answer.lower()
+    failures = [f"missing {m!r}" for m in turn.must if not any(alt.lower() in text for alt in m.split("|"))]
+    failures += [f"has {m!r}" for m in turn.must_not if any(alt.lower() in text for alt in m.split("|"))]
+    if answer.lang != lang:
+        failures.append(f"answered in {answer.lang}")
+    return failures
+
+
+def evaluate_conversations(advisor: Advisor, cases: list[ConversationCase]) -> dict[str, Any]:
+    """Hold every case as a fresh chat; the share of cases whose every turn passes, per type and language."""
+    groups: dict[str, list[bool]] = defaultdict(list)
+    failed: list[dict[str, Any]] = []
+    for case in cases:
+        conversation = None
+        problems: list[str] = []
+        for turn in case.turns:
+            answer, conversation = advisor.converse(turn.q, conversation)
+            problems += [f"{turn.q!r}: {p}" for p in turn_failures(turn, answer, case.lang)]
+        kind = "dialogue" if len(case.turns) > 1 else "single"
+        for key in ("all", f"lang:{case.lang}", f"{kind}:{case.lang}", f"type:{case.type}"):
+            groups[key].append(not problems)
+        if problems:
+            failed.append({"type": case.type, "lang": case.lang, "problems": problems})
+    return {"groups": {k: {"n": len(v), "pass": round(sum(v) / len(v), 3)} for k, v in sorted(groups.items())},
+            "failed": failed}
+
+
+def format_conversation_report(report: dict[str, Any], shown: int = 20) -> str:
+    """A table of pass shares, then the failed cases."""
+    lines = [f"{'group':<28}{'n':>5}{'pass':>8}"]
+    lines += [f"{key:<28}{m['n']:>5}{m['pass']:>8.3f}" for key, m in report["groups"].items()]
+    if report["failed"]:
+        lines.append(f"\nfailed cases ({len(report['failed'])}):")
+        for item in report["failed"][:shown]:
+            lines.append(f"- [{item['lang']}/{item['type']}] " + "; ".join(item["problems"][:3]))
+    return "\n".join(lines)

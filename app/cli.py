@@ -157,11 +157,16 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from advisor.evaluation import evaluate, format_report, load_cases
+    from advisor import evaluation
 
-    cases = load_cases(args.file)
-    report = evaluate(build_advisor(settings), cases)
-    print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report))
+    advisor = build_advisor(settings)
+    if evaluation.is_conversation_file(args.file):
+        report = evaluation.evaluate_conversations(advisor, evaluation.load_conversation_cases(args.file))
+        text = evaluation.format_conversation_report(report)
+    else:
+        report = evaluation.evaluate(advisor, evaluation.load_cases(args.file))
+        text = evaluation.format_report(report)
+    print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else text)
     return 0
 
 
