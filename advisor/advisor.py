@@ -6,8 +6,8 @@ import re
 import time
 from dataclasses import dataclass
 
-from advisor.dialogue import Conversation, FollowUp, conversation_language, read_follow_up
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
+from advisor.dialogue import Conversation, FollowUp, conversation_language, read_follow_up
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import find_place, place_words

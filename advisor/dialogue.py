@@ -123,7 +123,8 @@ def _chosen_option(words: list[str], conversation: Conversation) -> str:
     """The speciality «второй вариант» / «екінші нұсқа» / «подробнее про первый» points to."""
     for word in words:
         for stem, n in ORDINALS.items():
-            if word.startswith(stem) and 0 < n <= len(conversation.suggested):
+            matches = word == stem if stem.isdigit() else word.startswith(stem)  # «11» is a grade, not option 1
+            if matches and 0 < n <= len(conversation.suggested):
                 return conversation.suggested[n - 1]
     return ""
 

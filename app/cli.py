@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence, TextIO
 
+from advisor.advisor import Advisor
 from advisor.answer import Answer
 from app.config import ConfigError, Settings
 from app.logs import setup_logging
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--grade", type=int, choices=[9, 11])
     ask.add_argument("--city")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question, one a line")
+    ask.add_argument("--dialogue", action="store_true",
+                     help="the argument is a file (or '-') of one chat, one message a line: replay it as one chat")
     sub.add_parser("reindex", help="validate, then bring the vector index up to date")
     evaluate = sub.add_parser("eval", help="run a question set and print hit@1, hit@3 and MRR")
     evaluate.add_argument("file", type=Path)
@@ -115,6 +118,8 @@ def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     advisor = build_advisor(settings)
+    if args.dialogue:
+        return replay_dialogue(advisor, args.question, args.json)
     questions = (line.strip() for line in sys.stdin) if args.question == "-" else iter([args.question])
     for question in questions:
         if args.question == "-" and not question:
@@ -127,14 +132,33 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def replay_dialogue(advisor: Advisor, path: str, as_json: bool) -> int:
+    """Hold a whole chat from a file (one message a line, '-' for stdin), as the bot would, turn by turn."""
+    try:
+        lines = (sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")).splitlines()
+    except OSError as exc:
+        print(f"error: cannot read the dialogue {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    conversation = None
+    for line in (line.strip() for line in lines):
+        if not line or line.startswith("#"):
+            continue
+        answer, conversation = advisor.converse(line, conversation)
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else f"> {line}\n"
+              f"{format_for_terminal(answer)}\n", flush=True)
+    return 0
+
+
 def cmd_console(settings: Settings, args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
     print("Загружаю базу знаний… / Білім базасын жүктеп жатырмын…", flush=True)
     advisor = build_advisor(settings)
     print("Напишите вопрос (пустая строка или Ctrl+D — выход). / Сұрағыңызды жазыңыз (бос жол — шығу).")
+    conversation = None  # the console remembers the chat for as long as it runs, like the bot
     for line in stdin:
         if not line.strip():
             break
-        print(format_for_terminal(advisor.ask(line)) + "\n", flush=True)
+        answer, conversation = advisor.converse(line.strip(), conversation)
+        print(format_for_terminal(answer) + "\n", flush=True)
     return 0
 
 

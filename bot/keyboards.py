@@ -24,9 +24,9 @@ class SpecAction(CallbackData, prefix="s"):
 
 
 class MoreAction(CallbackData, prefix="more"):
-    """More suggestions for the user's last question."""
+    """More suggestions for the question of the answer the button sits under (its logged id)."""
 
-    offset: int
+    message_id: int
 
 
 class Vote(CallbackData, prefix="v"):
@@ -74,8 +74,8 @@ def answer_keyboard(answer: Answer, message_id: int, lang: str) -> InlineKeyboar
         builder.button(text=t("btn_spec_colleges", lang), callback_data=SpecAction(action="colleges", spec=top))
         builder.button(text=t("btn_spec_free", lang), callback_data=SpecAction(action="free", spec=top))
         rows.append(2)
-        if answer.intent == "suggest" and len(answer.specialities) >= 3:
-            builder.button(text=t("btn_more", lang), callback_data=MoreAction(offset=len(answer.specialities)))
+        if answer.intent in ("suggest", "more") and len(answer.specialities) >= 3:
+            builder.button(text=t("btn_more", lang), callback_data=MoreAction(message_id=message_id))
             rows.append(1)
     builder.button(text="👍", callback_data=Vote(message_id=message_id, value=1))
     builder.button(text="👎", callback_data=Vote(message_id=message_id, value=-1))

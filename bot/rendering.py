@@ -9,6 +9,7 @@ from aiogram.types import MaybeInaccessibleMessageUnion, Message
 
 from advisor.advisor import Advisor
 from advisor.answer import Answer
+from advisor.dialogue import Conversation
 from bot.keyboards import answer_keyboard
 from bot.monitoring import Metrics
 from storage.sqlite import Profile, Store
@@ -53,6 +54,18 @@ def _close_tags(pieces: list[str]) -> list[str]:
     return fixed
 
 
+async def converse(advisor: Advisor, store: Store, chat_id: int, text: str, profile: Profile | None) -> Answer:
+    """Answer in the chat's conversation (persisted, so a follow-up survives a restart); the profile fills gaps."""
+    conversation = Conversation.from_json(store.conversation(chat_id))
+    grade = profile.grade if profile else None
+    city = profile.city if profile and profile.city else None
+    interests = tuple(i for i in (profile.interests if profile else "").split(",") if i)
+    answer, conversation = await asyncio.to_thread(advisor.converse, text, conversation, grade, city, interests)
+    if answer.intent != "crisis":  # nothing of a crisis message is kept
+        store.save_conversation(chat_id, conversation.to_json())
+    return answer
+
+
 async def ask_advisor(advisor: Advisor, text: str, profile: Profile | None, top_k: int | None = None) -> Answer:
     """Ask in a worker thread so the bot keeps serving others; the profile fills in grade and city."""
     grade = profile.grade if profile else None
@@ -62,7 +75,7 @@ async def ask_advisor(advisor: Advisor, text: str, profile: Profile | None, top_
 
 
 async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: Answer, store: Store, user_id: int,
-                      lang: str, metrics: Metrics) -> int:
+                      lang: str, metrics: Metrics, shown: list[str] | None = None) -> int:
     """Log and count the question, then send the answer with its buttons under the last piece."""
     metrics.questions.labels("yes" if answer.answered else "no").inc()
     # What a teenager in crisis wrote is not kept: the intent is enough for the statistics.
@@ -70,7 +83,8 @@ async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: 
     logged = store.log_question(user_id, question, answer.lang, answer.intent, answer.answered, {
         "lang": answer.lang, "intent": answer.intent, "grade": answer.grade, "city": answer.city,
         "specialities": [{"id": s.id, "score": s.score, "why": s.why} for s in answer.specialities],
-        "sources": [{"id": s.id, "kind": s.kind, "score": s.score} for s in answer.sources]})
+        "sources": [{"id": s.id, "kind": s.kind, "score": s.score} for s in answer.sources],
+        "shown": shown if shown is not None else [s.id for s in answer.specialities]})
     pieces = split_message(to_html(answer))
     for piece in pieces[:-1]:
         await message.answer(piece)

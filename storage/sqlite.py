@@ -113,6 +113,13 @@ def m003_schema_version_in_migrations_table(db: Database) -> None:
     db.table("meta").drop(ignore=True)
 
 
+@_migration
+def m004_conversations(db: Database) -> None:
+    """Conversation state per chat, so a follow-up such as «а в Шымкенте?» survives a restart."""
+    db.table("conversations").create({"chat_id": int, "data": str, "updated": float}, pk="chat_id",
+                                      if_not_exists=True)
+
+
 def _refuse_newer(db: Database) -> None:
     """Raise NewerDatabaseError when the database has schema changes this version does not know."""
     applied = [m.name for m in MIGRATIONS.applied(db)]
@@ -256,6 +263,28 @@ class Store:
             self.db["feedback"].insert({"user_id": user_id, "message_id": 0, "vote": 0,
                                         "comment": comment[:QUESTION_CHARS_KEPT], "at": time.time()})
 
+    def question(self, user_id: int, message_id: int) -> dict[str, Any] | None:
+        """One of the user's own logged questions with its answer's details; None for anyone else's or a bad id."""
+        if message_id not in SQLITE_INTEGERS:
+            return None
+        rows = list(self.db["messages"].rows_where("id = ? and user_id = ?", [message_id, user_id]))
+        return {**rows[0], "details": json.loads(rows[0]["details"] or "{}")} if rows else None
+
+    # --- conversation state ------------------------------------------------------------------------
+    def conversation(self, chat_id: int) -> dict[str, Any] | None:
+        """The stored conversation state of a chat, or None."""
+        rows = list(self.db["conversations"].rows_where("chat_id = ?", [chat_id]))
+        return json.loads(rows[0]["data"]) if rows else None
+
+    def save_conversation(self, chat_id: int, data: dict[str, Any]) -> None:
+        """Keep a chat's conversation state (the advisor decides when it expires)."""
+        self.db["conversations"].upsert({"chat_id": chat_id, "data": json.dumps(data, ensure_ascii=False),
+                                         "updated": time.time()}, pk="chat_id")
+
+    def end_conversation(self, chat_id: int) -> None:
+        """Forget a chat's conversation state (/start begins anew)."""
+        self.db["conversations"].delete_where("chat_id = ?", [chat_id])
+
     def forget(self, user_id: int) -> None:
         """Delete everything stored about the user, leaving no copy in the database file or its WAL."""
         with self.db.atomic():
@@ -263,6 +292,7 @@ class Store:
                 self.db[table].delete_where("user_id = ?", [user_id])
             # A private chat's id is the user's id: rows keyed by that chat are the user's too.
             self.db["fsm"].delete_where("user_id = ? or chat_id = ?", [user_id, user_id])
+            self.db["conversations"].delete_where("chat_id = ?", [user_id])
         # The WAL still holds the pages as they were before the delete; write them back and empty it.
         self._checkpoint()
 

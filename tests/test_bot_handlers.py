@@ -266,12 +266,30 @@ async def test_commands_answer_from_the_knowledge_base(wired, bot: Bot, user: in
     assert expected.lower() in (sent.text + buttons).lower()
 
 
-async def test_more_button_continues_the_list(wired, bot: Bot) -> None:
-    dispatcher, _, _ = wired
-    await dispatcher.feed_update(bot, message_update(111, "хочу стать сварщиком или медсестрой или программистом"))
-    first = [r for r in bot.session.requests if type(r).__name__ == "SendMessage"][-1]
-    await dispatcher.feed_update(bot, callback_update(111, "more:1"))
-    more = bot.session.requests[-1]
-    assert type(more).__name__ == "SendMessage" and more.text != first.text
-    await dispatcher.feed_update(bot, callback_update(111, "more:999"))
+async def test_more_button_continues_the_answer_it_sits_under_not_the_latest_question(wired, bot: Bot) -> None:
+    dispatcher, _, store = wired
+    first = "хочу стать сварщиком или медсестрой или программистом"
+    await dispatcher.feed_update(bot, message_update(111, first))
+    under = store.last_question(111)
+    await dispatcher.feed_update(bot, message_update(111, "какие документы нужны"))  # a newer question
+    await dispatcher.feed_update(bot, callback_update(111, f"more:{under['id']}"))
+    more = store.last_question(111)
+    assert more["question"] == first  # it continued the answer under which the button was pressed
+    new_ids = {s["id"] for s in more["details"]["specialities"]}
+    assert not new_ids & {s["id"] for s in under["details"]["specialities"]}  # only options not shown yet
+    await dispatcher.feed_update(bot, callback_update(112, f"more:{under['id']}"))  # another user's answer
     assert "устарела" in bot.session.requests[-1].text
+    await dispatcher.feed_update(bot, callback_update(114, f"more:{2 ** 70}"))
+    assert "устарела" in bot.session.requests[-1].text
+
+
+async def test_a_follow_up_continues_the_conversation_and_start_begins_anew(wired, bot: Bot) -> None:
+    dispatcher, _, store = wired
+    await dispatcher.feed_update(bot, message_update(113, "хочу стать медсестрой"))
+    await dispatcher.feed_update(bot, message_update(113, "а в Караганде?"))
+    assert "Карагандинский медицинский колледж" in bot.session.texts()[-1]
+    assert store.conversation(113)["focus"] == "nursing"
+    await dispatcher.feed_update(bot, message_update(113, "/start"))
+    assert store.conversation(113) is None
+    await dispatcher.feed_update(bot, message_update(113, "/forget"))
+    assert store.conversation(113) is None

@@ -91,3 +91,18 @@ def test_token_in_config_file_is_refused(real_index: Path, tmp_path: Path) -> No
     config.write_text("bot_token: '123:abc'\n", encoding="utf-8")
     result = run(["validate"], real_index, env={"CONFIG_FILE": str(config)})
     assert result.returncode == 2 and "BOT_TOKEN" in result.stderr
+
+
+def test_ask_dialogue_replays_a_whole_chat_with_follow_ups(real_index: Path, tmp_path: Path) -> None:
+    chat = tmp_path / "chat.txt"
+    chat.write_text("# a counsellor's test chat\nхочу быть поваром\nа где в Шымкенте?\nрахмет\n", encoding="utf-8")
+    result = run(["ask", str(chat), "--dialogue", "--json"], real_index)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["intent"] for a in answers] == ["suggest", "colleges", "thanks"]
+    assert "Шымкент" in answers[1]["answer"] and "Организация питания" in answers[1]["answer"]
+
+
+def test_console_remembers_the_chat(real_index: Path) -> None:
+    result = run(["console"], real_index, stdin="хочу быть поваром\nа где в Шымкенте?\n\n")
+    assert result.returncode == 0 and "Организация питания» — Шымкент" in result.stdout

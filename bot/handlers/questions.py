@@ -8,7 +8,7 @@ from aiogram.types import Message
 from advisor.advisor import Advisor
 from bot.keyboards import grade_keyboard
 from bot.monitoring import Metrics
-from bot.rendering import ask_advisor, send_answer
+from bot.rendering import converse, send_answer
 from bot.texts import t
 from storage.sqlite import Profile, Store
 
@@ -18,7 +18,7 @@ router = Router(name=__name__)
 @router.message(F.text)
 async def answer_question(message: Message, advisor: Advisor, store: Store, profile: Profile, metrics: Metrics,
                           lang: str) -> None:
-    answer = await ask_advisor(advisor, message.text, profile)
+    answer = await converse(advisor, store, message.chat.id, message.text, profile)
     await send_answer(message, answer, store, message.from_user.id, lang, metrics)
     if answer.city and not profile.city:  # a city the user named: remembered for later answers (/profile)
         store.update_profile(message.from_user.id, city=answer.city)

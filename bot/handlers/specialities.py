@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery
 from advisor.advisor import Advisor
 from bot.keyboards import SPEC_ACTIONS, MoreAction, SpecAction
 from bot.monitoring import Metrics
-from bot.rendering import ask_advisor, send_answer
+from bot.rendering import send_answer
 from bot.texts import t
 from storage.sqlite import Profile, Store
 
@@ -34,15 +34,14 @@ async def speciality_button(callback: CallbackQuery, callback_data: SpecAction, 
 @router.callback_query(MoreAction.filter())
 async def more_suggestions(callback: CallbackQuery, callback_data: MoreAction, advisor: Advisor, store: Store,
                            profile: Profile, metrics: Metrics, lang: str) -> None:
-    last = store.last_question(callback.from_user.id)
-    offset = callback_data.offset
-    if not last or not last["question"] or not 0 < offset <= 20:
+    logged = store.question(callback.from_user.id, callback_data.message_id)
+    if not logged or not logged["question"]:  # someone else's answer, a deleted one, or forged data
         await callback.answer(t("stale", lang), show_alert=True)
         return
-    answer = await ask_advisor(advisor, last["question"], profile, top_k=offset + 5)
-    answer.specialities = answer.specialities[offset:]
+    shown = logged["details"].get("shown") or [s["id"] for s in logged["details"].get("specialities", [])]
+    answer = await asyncio.to_thread(advisor.more_suggestions, logged["question"], shown, logged["lang"] or lang,
+                                     profile.grade, profile.city or None)
     await callback.answer()
-    if not answer.specialities:
-        await callback.message.answer(t("no_more", lang))
-        return
-    await send_answer(callback.message, answer, store, callback.from_user.id, lang, metrics)
+    answer.question = logged["question"]  # so the next «more» continues the same question
+    await send_answer(callback.message, answer, store, callback.from_user.id, lang, metrics,
+                      shown=[*shown, *(s.id for s in answer.specialities)])

@@ -14,7 +14,8 @@ router = Router(name=__name__)
 
 
 @router.message(CommandStart())
-async def start(message: Message, lang: str) -> None:
+async def start(message: Message, lang: str, store: Store) -> None:
+    store.end_conversation(message.chat.id)  # /start begins a new conversation
     await message.answer(t("start", lang), reply_markup=main_menu(lang))
 
 
