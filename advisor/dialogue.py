@@ -32,7 +32,9 @@ FOLLOW_UPS: dict[str, tuple[str, ...]] = {
 }
 # Words that carry no subject of their own in a follow-up: «а где в Шымкенте?» is about the place only.
 FILLER = frozenset(fold(w) for w in """а и но в во на у по про где там тут это есть ли а ну вот ал ше ма ме ба бе па пе
-ғой қайда кайда бар ма мен мне нам можно тоже тогда""".split())
+ғой қайда кайда бар ма мен мне нам можно тоже тогда после класса классов кейін кейин сынып сыныптан ден дан
+сколько скок скока учиться учится учить лет год года жыл неше канша қанша оку окиды окимын окимыз оқу какие какой
+какая кандай қандай""".split())
 CLEARLY_KAZAKH = re.compile(r"[әғқңөұүһі]|\b(ше|ма|ме|бе|па|пе|қайда|кайда|неше|канша|қанша|рахмет|иә|жоқ)\b")
 
 
@@ -101,6 +103,8 @@ def read_follow_up(text: str, conversation: Conversation) -> FollowUp | None:
     place = find_place(text)
     grade = _grade(joined)
     content = [w for w in words if w not in FILLER]
+    if any(len(w) >= 4 and not _is_follow_up_word(w, place) for w in content):
+        return None  # «сколько колледжей в Казахстане» names its own subject: a new question
     focus = _chosen_option(words, conversation) or conversation.focus or \
         (conversation.suggested[0] if conversation.suggested else "")
     for kind in ("more", "free", "length", "dormitory", "colleges", "details"):
@@ -113,6 +117,15 @@ def read_follow_up(text: str, conversation: Conversation) -> FollowUp | None:
     if grade and len(content) <= 3:
         return FollowUp("grade", focus, place, grade)
     return FollowUp("unclear") if _looks_like_follow_up(joined) else None
+
+
+def _is_follow_up_word(word: str, place: Place | None) -> bool:
+    """A word a follow-up is made of: its vocabulary, an ordinal, a grade or the place it names."""
+    if word.isdigit() or _grade(word) or any(word.startswith(stem) for stem in ORDINALS if not stem.isdigit()):
+        return True
+    if place is not None and place.names(word):
+        return True
+    return any(word.startswith(fold(stem)) for stems in FOLLOW_UPS.values() for stem in stems if " " not in stem)
 
 
 def _has(joined: str, kind: str) -> bool:

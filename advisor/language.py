@@ -13,8 +13,10 @@ KAZAKH_WORDS = frozenset("мен маган менин сен сиз бар ма
                          "неше туралы ушин жане болгым келеди кейин сынып сыныптан оку тегин салем рахмет кім "
                          "кайсы болам болады бола деген айтшы берши".split())
 RUSSIAN_WORDS = frozenset("я мне меня хочу хачу где как что кто это после на в и или можно нужно надо какой какая "
-                          "какие сколько когда есть для по не привет здравствуйте расскажи учиться стать".split())
-WORD_WEIGHT = 1.5
+                          "какие сколько когда есть для по не привет здравствуйте расскажи учиться стать колледж колледжи "
+                          "медколледж медколледжи ку чо че про дают программе программа бесплатно там учат ли а "
+                          "это ето чем".split())
+WORD_WEIGHT = 3.0
 
 
 class LanguageDetector:
@@ -28,11 +30,14 @@ class LanguageDetector:
     def detect(self, text: str) -> str:
         """'kk' or 'ru'; Russian when nothing tells them apart."""
         lowered = normalise(text)
-        if any(ch in KAZAKH_LETTERS for ch in lowered):
-            return "kk"
-        words = [fold(w) for w in tokens(lowered)]
+        raw_words = tokens(lowered)
+        words = [fold(w) for w in raw_words]
         if not words:
             return "ru"
+        kazakh_lettered = sum(1 for w in raw_words if KAZAKH_LETTERS & set(w))
+        # Kazakh letters decide, unless one Kazakh name («Серпін») sits in a plainly Russian sentence.
+        if kazakh_lettered >= 2 or (kazakh_lettered and sum(w in RUSSIAN_WORDS for w in words) < 2):
+            return "kk"
         score = WORD_WEIGHT * (sum(w in KAZAKH_WORDS for w in words) - sum(w in RUSSIAN_WORDS for w in words))
         for gram in (g for w in words for g in _trigrams(w)):
             score += math.log((self._kk[gram] + 1) / (self._kk_total + self._vocabulary))

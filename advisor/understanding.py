@@ -31,6 +31,8 @@ _INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
 }
 _GREETINGS = ("привет", "здравств", "здрасьте", "салам", "салем", "добрый", "доброе", "хай", "хелло", "хи",
               "ассалау", "кайырлы", "прив", "ку", "салеметсиз", "салеметсизбе", "калайсын")
+# «Who are you?» gets the same introduction as a greeting.
+_WHO = re.compile(r"(?<!\w)(кто ты|ты кто|ты бот|вы бот|кто вы|бот или|сен кимсин|сиз кимсиз|бот па|бот ба|адамсын ба)(?!\w)")
 
 _TAG_PATTERNS: dict[str, tuple[str, ...]] = {
     "rural": ("сел", "аул", "деревн", "ауыл", "поселк", "посёлк"),
@@ -90,6 +92,8 @@ def detect_intent(text: str) -> str | None:
                 return "free"
             return intent
     words = lowered.split()
+    if _WHO.search(lowered):
+        return "greeting"
     if words and len(words) <= 4 and any(w == g or (len(g) >= 4 and w.startswith(g))
                                           for w in words for g in _GREETINGS):
         return "greeting"
