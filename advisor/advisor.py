@@ -11,6 +11,7 @@ from advisor.dialogue import Conversation, FollowUp, conversation_language, read
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import find_place, place_words
+from advisor.render import citation, first_sentence, fit_message, study_length
 from advisor.safety import folded_text, risk_of
 from advisor.understanding import Question, understand
 from embeddings.retriever import Filters, Hit, HybridRetriever
@@ -24,8 +25,6 @@ from knowledge.vocabulary import label
 DENSE_RELEVANT = 0.87
 MAX_COLLEGES_SHOWN = 6
 MAX_SOURCES_SHOWN = 3
-MESSAGE_CHARS = 1200  # one phone screen; details sit behind buttons
-BODY_CHARS = 900  # what the answer itself may take, leaving room for the sources line
 PROFILE_INTEREST_BOOST = 1.1
 MAX_WORDS_FOR_CORRECTIONS = 5
 ALWAYS_FREE = ("free-first-qualification", "state-order")
@@ -562,7 +561,8 @@ class _Composer:
         if not all_grades and self.q.grade is None:
             return ""
         grades = (9, 11) if all_grades else (self.q.grade,)
-        parts = [phrase(f"study_{g}", self.lang, value=value) for g in grades if (value := _length(spec, g, self.lang))]
+        parts = [phrase(f"study_{g}", self.lang, value=value) for g in grades
+                 if (value := study_length(spec, g, self.lang))]
         return "; " + "; ".join(parts) if parts else ""
 
     def _yearly(self, record: Programme | Admission | Faq) -> str:
@@ -599,34 +599,6 @@ SALARY = re.compile(r"(?<!\w)(зарплат|зп\b|получа[еюи]т|пл�
                     r"табыс)")
 KAZAKH_THANKS = re.compile(r"(?<!\w)(рахмет|ракмет|рахмат|сагбол|сау бол)")
 SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
-CITATION_CHARS = 110
-URL = re.compile(r"https?://(?:www\.)?(?P<host>[^/\s?#]+)[^\s;]*")
-LONG_REMARK = re.compile(r"\s*\([^()]{35,}\)|\s*«[^«»]{40,}»")  # remarks and long titles: the number says it
-UNOFFICIAL_WORDS = re.compile(r"неофициальн|ресми емес", re.IGNORECASE)
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence: a list item says what the route is; the details card says the rest."""
-    match = re.match(r"(.+?[.!?])(\s|$)", text.strip(), re.DOTALL)
-    return match.group(1) if match else text
-
-
-def fit_message(text: str, limit: int = BODY_CHARS) -> str:
-    """The text cut at a line end to fit one screen, saying that more is behind the buttons."""
-    if len(text) <= limit:
-        return text
-    kept: list[str] = []
-    for line in text.split("\n"):
-        if len("\n".join([*kept, line])) > limit - 2:
-            break
-        kept.append(line)
-    while kept and (not kept[-1].strip() or kept[-1].rstrip().endswith(":")):  # no header left without its list
-        kept.pop()
-    if not kept:  # one huge line: cut at a word
-        return text[: limit - 1].rsplit(" ", 1)[0] + "…"
-    return "\n".join(kept).rstrip() + "\n…"
-
-
 def safety_answer(kb: KnowledgeBase, risk: str, lang: str) -> Answer:
     """A warm reply with helplines for a crisis, or the law and the legal route for an illegal request."""
     record = kb.get(SAFETY_RECORDS[risk])
@@ -639,50 +611,6 @@ def safety_answer(kb: KnowledgeBase, risk: str, lang: str) -> Answer:
     else:  # the sourced record was removed from the knowledge base: never invent numbers or articles
         body.append(phrase(f"{risk}_fallback", lang))
     return Answer(question="", lang=lang, intent=risk, answer="\n".join(body), sources=sources)
-
-
-def citation(record: KnowledgeRecord, lang: str) -> str:
-    """The record's source as a teenager reads it: in the reply's language, addresses as bare sites, its year."""
-    text = readable_citation((record.source_kk or record.source) if lang == "kk" else record.source)
-    if str(record.as_of) not in text:
-        text += f", {phrase('year_word', lang, year=record.as_of)}"
-    if record.unofficial and not UNOFFICIAL_WORDS.search(text):
-        text += f" ({phrase('unofficial', lang)})"
-    return text
-
-
-def readable_citation(source: str, limit: int = CITATION_CHARS) -> str:
-    """At most two parts of a citation, web addresses shown as their sites, long remarks and titles dropped."""
-    parts: list[str] = []
-    for part in (p.strip() for p in source.split(";") if p.strip()):
-        part = URL.sub(lambda m: m.group("host"), part)
-        part = LONG_REMARK.sub("", part).strip(" ,:")
-        if part and part not in parts and len("; ".join([*parts, part])) <= limit:
-            parts.append(part)
-        if len(parts) == 2:
-            break
-    if parts:
-        return "; ".join(parts)
-    cut = LONG_REMARK.sub("", URL.sub(lambda m: m.group("host"), source))
-    return cut if len(cut) <= limit else cut[:limit].rsplit(" ", 1)[0] + "…"
-
-
-def _length(spec: Speciality, grade: int, lang: str) -> str:
-    """Study length after a grade: the speciality's, else each qualification's that a source gives."""
-    value = spec.study_after_9 if grade == 9 else spec.study_after_11
-    if value:
-        return length_in(value, lang)
-    by_qualification = [(q, q.study_after_9 if grade == 9 else q.study_after_11) for q in spec.qualifications]
-    return "; ".join(f"{length_in(length, lang)} ({(q.name_kk or q.name_ru) if lang == 'kk' else q.name_ru})"
-                     for q, length in by_qualification if length)
-
-
-def length_in(length: str, lang: str) -> str:
-    """A study length as the knowledge base writes it («3 года 10 месяцев»), in Kazakh when asked («3 жыл 10 ай»)."""
-    if lang != "kk":
-        return length
-    length = re.sub(r"(\d+)\s*(год|года|лет)\b", r"\1 жыл", length)
-    return re.sub(r"(\d+)\s*(месяц|месяца|месяцев)\b", r"\1 ай", length)
 
 
 def _source_ref(record: KnowledgeRecord, score: float) -> SourceRef:

@@ -174,7 +174,7 @@ def test_profile_interests_tip_the_balance_and_are_named(advisor: Advisor) -> No
 
 
 def test_citations_read_as_a_site_or_a_document_with_the_year_in_the_reply_language() -> None:
-    from advisor.advisor import citation
+    from advisor.render import citation
     from knowledge.schema import Faq
 
     faq = Faq(id="x", question_ru="в", question_kk="с", answer_ru="о", answer_kk="ж", as_of=2025,
