@@ -146,12 +146,16 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=5)
     parser.add_argument("--saturation-users", type=int, default=200)
     parser.add_argument("--saturation-seconds", type=float, default=60)
+    parser.add_argument("--send-rate", type=float, default=1000,
+                        help="the bot's outgoing pace (flood.max_per_second); the default measures the bot itself, "
+                             "25 is what it allows itself against Telegram")
     args = parser.parse_args()
     questions = [c.q for c in load_cases(ROOT / "tests" / "eval" / "questions.yaml")]
     work = Path(tempfile.mkdtemp(prefix="load-bot-"))
     server = FakeTelegram().start()
     env = {**os.environ, "BOT_TOKEN": "123456:LOAD", "TELEGRAM__API_BASE": server.base_url,
-           "STORAGE__PATH": str(work / "bot.sqlite3"), "THROTTLE__MESSAGES": "1000", "LOG_LEVEL": "WARNING"}
+           "STORAGE__PATH": str(work / "bot.sqlite3"), "THROTTLE__MESSAGES": "1000", "LOG_LEVEL": "WARNING",
+           "FLOOD__MAX_PER_SECOND": str(args.send_rate), "MONITORING__ENABLED": "false"}
     process = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=env, cwd=ROOT)
     try:
         server.wait_for(lambda s: s.method == "deleteWebhook", timeout=300)
