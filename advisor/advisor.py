@@ -254,12 +254,25 @@ class _Composer:
         intent = self.q.intent or self._intent_from_records()
         if intent == "greeting":
             return self._answer(intent, phrase("greeting", self.lang))
+        if DORMITORY.search(folded_text(self.q.text)):
+            return self._dormitory()
         handler = {"suggest": self._suggest, "speciality": self._speciality, "colleges": self._colleges,
                    "free": self._free, "admission": self._admission, "faq": self._faq}.get(intent)
         answer = handler() if handler else None
         if answer is None:
             return self._answer(intent, phrase("not_found", self.lang), answered=False)
         return answer
+
+    def _dormitory(self) -> Answer:
+        """Whether a college the question names has a dormitory, where a source says; otherwise say it is unknown."""
+        named = [c for h in self._search(k=5, kinds=("college",), by_name_only=True)
+                 if isinstance(c := self.kb.get(h.id), College)]
+        known = next((c for c in named if c.dormitory is not None), None)
+        if known is None:
+            return self._answer("faq", phrase("dormitory_unknown", self.lang), answered=False)
+        self.used[known.id] = 1.0
+        key = "dormitory_yes" if known.dormitory else "dormitory_no"
+        return self._answer("faq", phrase(key, self.lang, college=known.name))
 
     def _intent_from_records(self) -> str:
         """When the wording shows no intent: the kind of the best relevant record decides."""
@@ -429,12 +442,15 @@ class _Composer:
         faq = self._faq_hit()
         if not records and not faq:
             return None
-        lines = [phrase("admission_intro", self.lang)]
-        for record in records[:2]:
+        # Whichever matches the question better answers it first: a question-and-answer record or the rules.
+        faq_first = faq is not None and (not records or faq.score > hits[0].score)
+        lines = [self._faq_text(faq), ""] if faq_first else []
+        lines.append(phrase("admission_intro", self.lang))
+        for record in records[: 1 if faq_first else 2]:
             self.used[record.id] = next(h.score for h in hits if h.id == record.id)
             lines.append(f"• {self._t(record.title_ru, record.title_kk)}: {self._t(record.text_ru, record.text_kk)}"
                          + self._yearly(record))
-        if faq:
+        if faq and not faq_first:
             lines.append(self._faq_text(faq))
         return self._answer("admission", "\n".join(lines))
 
@@ -595,6 +611,7 @@ class _Composer:
 
 
 # Matched on folded text, where «й» is «и»: «айлығы» reads «аилыгы».
+DORMITORY = re.compile(r"(?<!\w)(общаг|общежит|жатакхан)")
 SALARY = re.compile(r"(?<!\w)(зарплат|зп\b|получа[еюи]т|платят|зарабатыва|бабк|доход|оклад|жалакы|аилыг|аилык|"
                     r"табыс)")
 KAZAKH_THANKS = re.compile(r"(?<!\w)(рахмет|ракмет|рахмат|сагбол|сау бол)")
