@@ -98,6 +98,10 @@ class Advisor:
         question = understand(cleaned, state.detector, lang=lang, grade=grade,
                               place=find_place(city) if city else None, interests=interests)
         answer = _Composer(state, question, top_k or self.top_k).compose()
+        if VAGUE.search(folded_text(cleaned)) and not any(s.why != phrase("why_meaning", answer.lang)
+                                                          for s in answer.specialities):
+            # «не знаю куда поступать» names no interest: a random list would mislead; offer the test instead.
+            answer = Answer(question=text, lang=answer.lang, intent="vague", answer=phrase("vague", answer.lang))
         answer.question = text
         if notes:
             answer.answer = "\n".join([*notes, answer.answer])
@@ -611,6 +615,9 @@ class _Composer:
 
 
 # Matched on folded text, where «й» is «и»: «айлығы» reads «аилыгы».
+VAGUE = re.compile(r"(?<!\w)(не знаю (куда|кем|что|на кого)|куда (мне )?поступ|кем (мне )?стать|помоги(те)? выбрать|"
+                   r"не могу выбрать|билмеимин|каида тусу|кім болсам|ким болсам|кім болам|ким болам|неге тусу)")
+VAGUE_INTERESTS = ("computers", "machines", "caring", "creativity")
 DORMITORY = re.compile(r"(?<!\w)(общаг|общежит|жатакхан)")
 SALARY = re.compile(r"(?<!\w)(зарплат|зп\b|получа[еюи]т|платят|зарабатыва|бабк|доход|оклад|жалакы|аилыг|аилык|"
                     r"табыс)")

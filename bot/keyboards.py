@@ -6,8 +6,10 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from advisor.advisor import VAGUE_INTERESTS
 from advisor.answer import Answer
 from bot.texts import t
+from knowledge.vocabulary import label
 
 
 class MenuAction(CallbackData, prefix="m"):
@@ -34,6 +36,12 @@ class Vote(CallbackData, prefix="v"):
 
     message_id: int
     value: int
+
+
+class InterestChoice(CallbackData, prefix="i"):
+    """A quick interest under a vague message («не знаю куда поступать»)."""
+
+    interest: str
 
 
 class QuizAnswer(CallbackData, prefix="q"):
@@ -63,6 +71,8 @@ def main_menu(lang: str) -> InlineKeyboardMarkup:
 
 def answer_keyboard(answer: Answer, message_id: int, lang: str) -> InlineKeyboardMarkup:
     """Buttons under an answer: details, colleges and free routes of the top speciality, more, and 👍/👎."""
+    if answer.intent == "vague":
+        return vague_keyboard(lang)
     builder = InlineKeyboardBuilder()
     rows: list[int] = []
     for suggestion in answer.specialities[:3]:
@@ -81,6 +91,17 @@ def answer_keyboard(answer: Answer, message_id: int, lang: str) -> InlineKeyboar
     builder.button(text="👎", callback_data=Vote(message_id=message_id, value=-1))
     rows.append(2)
     builder.adjust(*rows)
+    return builder.as_markup()
+
+
+def vague_keyboard(lang: str) -> InlineKeyboardMarkup:
+    """The interest test and four quick interests, for someone who does not know where to start."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t("btn_quiz", lang), callback_data=MenuAction(route="quiz"))
+    for interest in VAGUE_INTERESTS:
+        builder.button(text=label(interest, lang, interest=True).capitalize(),
+                       callback_data=InterestChoice(interest=interest))
+    builder.adjust(1, 2, 2)
     return builder.as_markup()
 
 

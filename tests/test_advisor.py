@@ -223,3 +223,14 @@ def test_an_answer_fits_one_phone_screen_with_at_most_three_suggestions_and_one_
     assert len(answer.specialities) <= 3
     assert sum(line.startswith(("Источники", "Дереккөздер")) for line in answer.answer.splitlines()) <= 1
     assert not re.search(r"\(код \d{8}\)|\(коды \d{8}\)", answer.answer)  # codes live in the details card
+
+
+@pytest.mark.parametrize("text", ["не знаю куда поступать", "помогите выбрать", "білмеймін қайда түсу керек"])
+def test_a_vague_message_gets_an_offer_of_the_quiz_not_a_random_list(real_advisor, text: str) -> None:
+    answer = real_advisor.ask(text)
+    assert answer.intent == "vague" and not answer.specialities and "/quiz" in answer.answer
+
+
+def test_a_message_that_names_an_interest_is_not_vague(real_advisor) -> None:
+    answer = real_advisor.ask("не знаю кем стать, люблю рисовать")
+    assert answer.intent == "suggest" and answer.specialities

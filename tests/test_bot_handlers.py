@@ -293,3 +293,15 @@ async def test_a_follow_up_continues_the_conversation_and_start_begins_anew(wire
     assert store.conversation(113) is None
     await dispatcher.feed_update(bot, message_update(113, "/forget"))
     assert store.conversation(113) is None
+
+
+async def test_a_vague_message_gets_the_quiz_and_quick_interests_not_a_random_list(wired, bot: Bot) -> None:
+    dispatcher, _, _ = wired
+    await dispatcher.feed_update(bot, message_update(115, "не знаю куда поступать"))
+    sent = bot.session.requests[-1]
+    data = [b.callback_data for row in sent.reply_markup.inline_keyboard for b in row]
+    assert "m:quiz" in data and "i:computers" in data and not any(d.startswith("s:") for d in data)
+    await dispatcher.feed_update(bot, callback_update(115, "i:computers"))
+    assert "Программное обеспечение" in bot.session.texts()[-1]
+    await dispatcher.feed_update(bot, callback_update(116, "i:hacking"))  # forged
+    assert "устарела" in bot.session.requests[-1].text

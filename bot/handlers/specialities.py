@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
-from advisor.advisor import Advisor
-from bot.keyboards import SPEC_ACTIONS, MoreAction, SpecAction
+from advisor.advisor import VAGUE_INTERESTS, Advisor
+from bot.keyboards import SPEC_ACTIONS, InterestChoice, MoreAction, SpecAction
 from bot.monitoring import Metrics
 from bot.rendering import send_answer
 from bot.texts import t
@@ -45,3 +45,12 @@ async def more_suggestions(callback: CallbackQuery, callback_data: MoreAction, a
     answer.question = logged["question"]  # so the next «more» continues the same question
     await send_answer(callback.message, answer, store, callback.from_user.id, lang, metrics,
                       shown=[*shown, *(s.id for s in answer.specialities)])
+
+
+@router.callback_query(InterestChoice.filter(F.interest.in_(VAGUE_INTERESTS)))
+async def interest_button(callback: CallbackQuery, callback_data: InterestChoice, advisor: Advisor, store: Store,
+                          profile: Profile, metrics: Metrics, lang: str) -> None:
+    answer = await asyncio.to_thread(advisor.suggest_for_interests, {callback_data.interest: 1.0}, lang,
+                                     profile.grade)
+    await callback.answer()
+    await send_answer(callback.message, answer, store, callback.from_user.id, lang, metrics)
