@@ -98,8 +98,7 @@ class Advisor:
         question = understand(cleaned, state.detector, lang=lang, grade=grade,
                               place=find_place(city) if city else None, interests=interests)
         answer = _Composer(state, question, top_k or self.top_k).compose()
-        if VAGUE.search(folded_text(cleaned)) and not any(s.why != phrase("why_meaning", answer.lang)
-                                                          for s in answer.specialities):
+        if is_vague(cleaned) and not any(s.why != phrase("why_meaning", answer.lang) for s in answer.specialities):
             # «не знаю куда поступать» names no interest: a random list would mislead; offer the test instead.
             answer = Answer(question=text, lang=answer.lang, intent="vague", answer=phrase("vague", answer.lang))
         answer.question = text
@@ -617,12 +616,22 @@ class _Composer:
 # Matched on folded text, where «й» is «и»: «айлығы» reads «аилыгы».
 VAGUE = re.compile(r"(?<!\w)(не знаю (куда|кем|что|на кого)|куда (мне )?поступ|кем (мне )?стать|помоги(те)? выбрать|"
                    r"не могу выбрать|билмеимин|каида тусу|кім болсам|ким болсам|кім болам|ким болам|неге тусу)")
+# Words of a message that says only «I don't know where to go»; any other word («биология») is a clue to follow.
+VAGUE_WORDS = frozenset(folded_text("""не знаю куда кем что на кого поступать поступить мне стать помоги помогите
+выбрать я хз вообще пойти могу идти учиться после класса класс колледж колледже а и или не білмеймін қайда түсу
+түсуге керек кім болсам болам неге сынып сыныптан кейін 9 11 бола ма""").split())
 VAGUE_INTERESTS = ("computers", "machines", "caring", "creativity")
 DORMITORY = re.compile(r"(?<!\w)(общаг|общежит|жатакхан)")
 SALARY = re.compile(r"(?<!\w)(зарплат|зп\b|получа[еюи]т|платят|зарабатыва|бабк|доход|оклад|жалакы|аилыг|аилык|"
                     r"табыс)")
 KAZAKH_THANKS = re.compile(r"(?<!\w)(рахмет|ракмет|рахмат|сагбол|сау бол)")
 SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
+def is_vague(text: str) -> bool:
+    """True for «не знаю куда поступать» and the like: a plea for help that names no interest at all."""
+    words = folded_text(text).split()
+    return bool(VAGUE.search(" ".join(words))) and all(w in VAGUE_WORDS for w in words)
+
+
 def safety_answer(kb: KnowledgeBase, risk: str, lang: str) -> Answer:
     """A warm reply with helplines for a crisis, or the law and the legal route for an illegal request."""
     record = kb.get(SAFETY_RECORDS[risk])
