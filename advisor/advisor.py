@@ -15,9 +15,9 @@ from advisor.render import citation, first_sentence, fit_message, study_length
 from advisor.safety import folded_text, risk_of
 from advisor.understanding import Question, understand
 from embeddings.retriever import Filters, Hit, HybridRetriever
-from embeddings.text import stemmed_tokens, tokens
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
+from knowledge.text import stemmed_tokens, tokens
 from knowledge.vocabulary import label
 
 # A hit is relevant when a meaningful word of the question names it (in its name, title or keywords),

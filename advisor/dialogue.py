@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from advisor.places import Place, find_place
-from embeddings.text import fold, tokens
+from knowledge.text import fold, tokens
 
 EXPIRES_SECONDS = 24 * 3600  # a day of silence starts a new conversation
 SHORT_WORDS = 5  # follow-ups are short; a longer message is a new question

@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from typing import Iterable
 
-from embeddings.text import KAZAKH_LETTERS, fold, normalise, tokens
+from knowledge.text import KAZAKH_LETTERS, fold, normalise, tokens
 
 # Frequent short words that tell the languages apart, as typed without Kazakh letters.
 KAZAKH_WORDS = frozenset("мен маган менин сен сиз бар ма ме ба бе па пе жок иа керек калай кайда кандай канша "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from embeddings.text import tokens
+from knowledge.text import tokens
 
 
 @dataclass(frozen=True)

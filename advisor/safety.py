@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from embeddings.text import fold, tokens
+from knowledge.text import fold, tokens
 
 Risk = Literal["crisis", "illegal"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from advisor.language import LanguageDetector
 from advisor.places import Place, find_place
-from embeddings.text import fold, normalise, tokens
+from knowledge.text import fold, normalise, tokens
 
 INTENTS = ("greeting", "suggest", "speciality", "colleges", "free", "admission", "faq", "offtopic")
 

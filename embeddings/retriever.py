@@ -13,7 +13,7 @@ from rapidfuzz.distance import Levenshtein
 
 from embeddings.documents import Document
 from embeddings.index import VectorIndex
-from embeddings.text import stemmed_tokens, stems, tokens
+from knowledge.text import stemmed_tokens, stems, tokens
 
 
 @dataclass(frozen=True)

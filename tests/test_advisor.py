@@ -147,7 +147,7 @@ def test_reload_swaps_knowledge_atomically(advisor: Advisor, knowledge_dir: Path
 def test_concurrent_questions_get_the_same_answers(advisor: Advisor) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from embeddings.text import stems
+    from knowledge.text import stems
 
     questions = [f"{verb} {noun}" for verb in ("хочу стать", "мечтаю работать", "мен болғым келеді")
                  for noun in ("сварщиком", "медсестрой", "программистом", "мейірбике", "бағдарламашы")] * 4

@@ -10,8 +10,8 @@ from conftest import SPECIALITIES, FakeEmbeddings, write_knowledge
 from embeddings.documents import build_documents
 from embeddings.index import CURRENT, MANIFEST, IndexHome, IndexUnavailable
 from embeddings.retriever import Filters, HybridRetriever
-from embeddings.text import latin_to_cyrillic, stemmed_tokens
 from knowledge.loader import load_knowledge
+from knowledge.text import latin_to_cyrillic, stemmed_tokens
 
 
 def test_russian_and_kazakh_word_forms_share_stems() -> None:

@@ -1,4 +1,7 @@
-"""Text normalisation for search: transliteration, tokenising and stemming of Russian and Kazakh."""
+"""Shared text handling on the lowest floor: normalising, transliteration, tokens and stems of Russian and Kazakh.
+
+Used by retrieval (embeddings/) and by understanding, safety and dialogue (advisor/) alike.
+"""
 
 from __future__ import annotations
 
