@@ -98,14 +98,13 @@ class Advisor:
         question = understand(cleaned, state.detector, lang=lang, grade=grade,
                               place=find_place(city) if city else None, interests=interests)
         answer = _Composer(state, question, top_k or self.top_k).compose()
-        if is_vague(cleaned) and not any(s.why != phrase("why_meaning", answer.lang) for s in answer.specialities):
+        if is_vague(cleaned) and not names_a_speciality(answer):
             # «не знаю куда поступать» names no interest: a random list would mislead; offer the test instead.
             answer = Answer(question=text, lang=answer.lang, intent="vague", answer=phrase("vague", answer.lang))
         answer.question = text
         if notes:
             answer.answer = "\n".join([*notes, answer.answer])
         return answer
-
 
     def converse(self, text: str, conversation: Conversation | None = None, grade: int | None = None,
                  city: str | None = None, interests: tuple[str, ...] = ()) -> tuple[Answer, Conversation]:
@@ -175,8 +174,7 @@ class Advisor:
 
     def _names_a_speciality(self, text: str, lang: str) -> bool:
         """True when the message itself names a speciality or profession (not only «колледжи», «бесплатно»)."""
-        answer = self.ask(text, lang=lang)
-        return any(s.why != phrase("why_meaning", answer.lang) for s in answer.specialities)
+        return names_a_speciality(self.ask(text, lang=lang))
 
     def _remember(self, conv: Conversation, answer: Answer) -> Conversation:
         """The conversation after this answer: its language, topic, place, grade; the free summary said once."""
@@ -597,13 +595,11 @@ class _Composer:
         order = sorted(self.used, key=lambda rid: 0 if intent == "colleges" and rid in
                        {c.id for c in self.colleges} else 1)
         sources = [_source_ref(record, self.used[rid]) for rid in order if (record := self.kb.get(rid))]
+        text = fit_message(text)
         if sources and answered:
-            text = fit_message(text)
             cited = list(dict.fromkeys(citation(record, self.lang) for s in sources
                                        if (record := self.kb.get(s.id))))[:MAX_SOURCES_SHOWN]
             text += f"\n\n{phrase('sources', self.lang)}: " + "; ".join(cited)
-        else:
-            text = fit_message(text)
         return Answer(
             question=self.q.text, lang=self.lang, intent=intent, answer=text, specialities=specialities or [],
             colleges=[CollegeSuggestion(c.id, c.name, c.city, c.region, c.specialities) for c in self.colleges],
@@ -613,9 +609,9 @@ class _Composer:
             answered=answered)
 
 
-# Matched on folded text, where «й» is «и»: «айлығы» reads «аилыгы».
+# These are matched on folded text: Kazakh letters as Russian ones and «й» as «и» («айлығы» reads «аилыгы»).
 VAGUE = re.compile(r"(?<!\w)(не знаю (куда|кем|что|на кого)|куда (мне )?поступ|кем (мне )?стать|помоги(те)? выбрать|"
-                   r"не могу выбрать|билмеимин|каида тусу|кім болсам|ким болсам|кім болам|ким болам|неге тусу)")
+                   r"не могу выбрать|билмеимин|каида тусу|ким болсам|ким болам|неге тусу)")
 # Words of a message that says only «I don't know where to go»; any other word («биология») is a clue to follow.
 VAGUE_WORDS = frozenset(folded_text("""не знаю куда кем что на кого поступать поступить мне стать помоги помогите
 выбрать я хз вообще пойти могу идти учиться после класса класс колледж колледже а и или не білмеймін қайда түсу
@@ -626,6 +622,13 @@ SALARY = re.compile(r"(?<!\w)(зарплат|зп\b|получа[еюи]т|пл�
                     r"табыс)")
 KAZAKH_THANKS = re.compile(r"(?<!\w)(рахмет|ракмет|рахмат|сагбол|сау бол)")
 SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
+
+
+def names_a_speciality(answer: Answer) -> bool:
+    """True when a suggestion matched something the person said (a keyword, a profession), not only meaning."""
+    return any(s.why != phrase("why_meaning", answer.lang) for s in answer.specialities)
+
+
 def is_vague(text: str) -> bool:
     """True for «не знаю куда поступать» and the like: a plea for help that names no interest at all."""
     words = folded_text(text).split()

@@ -17,6 +17,7 @@ from app.logs import setup_logging
 from app.wiring import (
     build_advisor,
     build_embeddings,
+    build_home,
     build_index,
     build_knowledge,
     build_settings,
@@ -166,7 +167,7 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     kb = build_knowledge(settings)
-    embeddings = build_embeddings(settings)
+    home = build_home(settings, build_embeddings(settings))
     bar = tqdm(total=0, unit="record", desc="reindex")
 
     def progress(done: int, total: int) -> None:
@@ -174,8 +175,11 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
-    _, report = build_index(settings, kb, embeddings, progress)
-    bar.close()
+    try:
+        _, report = build_index(kb, home, progress)
+    finally:
+        bar.close()
+        home.close()
     print(report or "index is already up to date with the knowledge base")
     return 0
 

@@ -58,16 +58,9 @@ def build_home(settings: Settings, embeddings: Embeddings) -> IndexHome:
     return IndexHome(settings.resolve(settings.embeddings.index_path), embeddings)
 
 
-def build_index(settings: Settings, kb: KnowledgeBase, embeddings: Embeddings, progress: Progress | None = None,
-                home: IndexHome | None = None) -> tuple[VectorIndex, ReindexReport | None]:
-    """The live index, brought up to date with the knowledge base; rebuilt when missing or damaged.
-
-    Without a home (one-shot commands) one is opened and left open until the process ends.
-    """
-    if home is None:
-        home = build_home(settings, embeddings)
-    elif home.embeddings is not embeddings:
-        raise ValueError("build_index got an index home opened with other embeddings")
+def build_index(kb: KnowledgeBase, home: IndexHome, progress: Progress | None = None
+                ) -> tuple[VectorIndex, ReindexReport | None]:
+    """The live index of `home`, brought up to date with the knowledge base; rebuilt when missing or damaged."""
     documents = build_documents(kb)
     try:
         index = home.current()
@@ -85,15 +78,13 @@ def build_retriever(settings: Settings, kb: KnowledgeBase, index: VectorIndex) -
     return HybridRetriever(build_documents(kb), index, cfg.rrf_k, cfg.dense_weight, cfg.sparse_weight)
 
 
-def build_advisor(settings: Settings, embeddings: Embeddings | None = None, home: IndexHome | None = None) -> Advisor:
+def build_advisor(settings: Settings, home: IndexHome | None = None) -> Advisor:
     """A ready advisor: knowledge loaded, index opened or built, retrieval set up.
 
     A long-running process passes the home it keeps for reloads; without one, one is opened for the process.
     """
     kb = build_knowledge(settings)
-    if home is None:
-        home = build_home(settings, embeddings or build_embeddings(settings))
-    index, _ = build_index(settings, kb, embeddings or home.embeddings, home=home)
+    index, _ = build_index(kb, home or build_home(settings, build_embeddings(settings)))
     return Advisor(kb, build_retriever(settings, kb, index), settings.retrieval.top_k,
                    settings.limits.max_question_chars)
 
@@ -106,7 +97,7 @@ def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
     (listing the problems) when the files do not validate.
     """
     kb = build_knowledge(settings)
-    index, report = build_index(settings, kb, home.embeddings, progress, home)
+    index, report = build_index(kb, home, progress)
     advisor.replace(kb, build_retriever(settings, kb, index))
     return report
 

@@ -57,9 +57,7 @@ def _close_tags(pieces: list[str]) -> list[str]:
 async def converse(advisor: Advisor, store: Store, chat_id: int, text: str, profile: Profile | None) -> Answer:
     """Answer in the chat's conversation (persisted, so a follow-up survives a restart); the profile fills gaps."""
     conversation = Conversation.from_json(store.conversation(chat_id))
-    grade = profile.grade if profile else None
-    city = profile.city if profile and profile.city else None
-    interests = tuple(i for i in (profile.interests if profile else "").split(",") if i)
+    grade, city, interests = _profile_hints(profile)
     answer, conversation = await asyncio.to_thread(advisor.converse, text, conversation, grade, city, interests)
     if answer.intent != "crisis":  # nothing of a crisis message is kept
         store.save_conversation(chat_id, conversation.to_json())
@@ -68,10 +66,15 @@ async def converse(advisor: Advisor, store: Store, chat_id: int, text: str, prof
 
 async def ask_advisor(advisor: Advisor, text: str, profile: Profile | None, top_k: int | None = None) -> Answer:
     """Ask in a worker thread so the bot keeps serving others; the profile fills in grade and city."""
-    grade = profile.grade if profile else None
-    city = profile.city if profile and profile.city else None
-    interests = tuple(i for i in (profile.interests if profile else "").split(",") if i)
+    grade, city, interests = _profile_hints(profile)
     return await asyncio.to_thread(advisor.ask, text, None, grade, city, top_k, interests)
+
+
+def _profile_hints(profile: Profile | None) -> tuple[int | None, str | None, tuple[str, ...]]:
+    """Grade, city and quiz interests a profile gives the advisor; None and () where it gives none."""
+    if profile is None:
+        return None, None, ()
+    return profile.grade, profile.city or None, tuple(i for i in profile.interests.split(",") if i)
 
 
 async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: Answer, store: Store, user_id: int,

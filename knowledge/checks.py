@@ -9,8 +9,8 @@ from datetime import date
 from pydantic import BaseModel
 
 from knowledge.schema import College, KnowledgeRecord
+from knowledge.text import KAZAKH_LETTERS
 
-KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 # Words and marks of developer notes, never of a citation a teenager could open or look up.
 NOT_A_CITATION = re.compile(
     r"public code|github|gitlab|\bsrc/|\.(tsx?|jsx?|py|php|json|sql|docx?|ya?ml)\b|seeder|\brepo(sitory)?\b|commit|"
@@ -71,7 +71,7 @@ def is_kazakh_field(path: str) -> bool:
 def looks_kazakh(text: str) -> bool:
     """Kazakh letters, or «жы»/«шы», which Russian spelling never writes; names in «quotes» do not count."""
     unquoted = QUOTED.sub("", text)
-    return bool(KAZAKH_LETTERS & set(unquoted)) or bool(KAZAKH_SYLLABLES.search(unquoted))
+    return bool(KAZAKH_LETTERS & set(unquoted.lower())) or bool(KAZAKH_SYLLABLES.search(unquoted))
 
 
 def language_problem(path: str, text: str) -> str:
@@ -80,7 +80,7 @@ def language_problem(path: str, text: str) -> str:
         return ""
     if is_russian_field(path) and looks_kazakh(text):
         return "holds Kazakh text in a Russian field: move it to the *_kk field and give the Russian wording"
-    if is_kazakh_field(path) and len(text) >= 40 and not KAZAKH_LETTERS & set(text) \
+    if is_kazakh_field(path) and len(text) >= 40 and not KAZAKH_LETTERS & set(text.lower()) \
             and len(RUSSIAN_ONLY_WORDS.findall(text)) >= 2:
         return "looks like Russian text in a Kazakh field"
     return ""

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from knowledge.checks import citation_problem
 from knowledge.loader import KnowledgeBase, load_knowledge
 from knowledge.schema import CURRENT_YEAR_LIMIT, College
+from knowledge.text import fold, normalise
 
 FIELDS = ("name", "city", "region", "address", "specialities", "ownership", "website", "phone")
 SLUG_LIMIT = 60
@@ -81,7 +82,6 @@ REGIONS: dict[str, tuple[str, ...]] = {
 STATE = re.compile(r"государствен|коммунальн|мемлекеттік|\b(гккп|кгкп|гкп|ргкп|ргп|кгп|ркгп)\b", re.IGNORECASE)
 PRIVATE = re.compile(r"частн|\b(тоо|жеке|жшс)\b", re.IGNORECASE)
 
-KAZAKH_FOLD = str.maketrans("әғқңөұүһіё", "агкноуухие")
 LATIN = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі", [
     "a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u", "f",
     "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya", "a", "g", "k", "n", "o", "u", "u", "h", "i"]))
@@ -699,7 +699,7 @@ def _error_count(knowledge_dir: Path) -> int:
 
 def _fold(text: str) -> str:
     """Lowercase, Kazakh letters and ё folded to their Russian look-alikes, spaces collapsed, for comparing."""
-    text = text.lower().translate(KAZAKH_FOLD)
+    text = fold(normalise(text))
     text = re.sub(r"\s*([-/])\s*", r"\1", text)
     return re.sub(r"\s+", " ", text).strip(" :*.")
 

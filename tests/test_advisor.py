@@ -184,7 +184,8 @@ def test_citations_read_as_a_site_or_a_document_with_the_year_in_the_reply_langu
     assert citation(faq, "ru") == "standard.kz; pedagog-kz.kz (2025)"
     assert citation(faq, "kk") == "Стандарт газеті, 2024, 2025 ж."
     unofficial = faq.model_copy(update={"source": "Оценка колледжей Астаны, 2024", "unofficial": True})
-    assert citation(unofficial, "ru") == "Оценка колледжей Астаны, 2024, 2025 г. (неофициальные данные, не подтверждены)"
+    assert citation(unofficial, "ru") == ("Оценка колледжей Астаны, 2024, 2025 г. "
+                                          "(неофициальные данные, не подтверждены)")
     assert "found via" not in citation(faq, "ru") + citation(faq, "kk")
 
 
@@ -213,7 +214,8 @@ def test_housing_or_ordinary_questions_are_not_taken_for_a_crisis(real_advisor) 
     assert real_advisor.ask("хочу стать сварщиком").intent == "suggest"
 
 
-@pytest.mark.parametrize("text", ["как учиться бесплатно", "какие квоты есть для сельских", "где учат на программиста в Астане",
+@pytest.mark.parametrize("text", ["как учиться бесплатно", "какие квоты есть для сельских",
+                                  "где учат на программиста в Астане",
                                   "мен бағдарламашы болғым келеді", "хочу работать с компьютерами или с машинами",
                                   "какие документы нужны и сроки приёма"])
 def test_an_answer_fits_one_phone_screen_with_at_most_three_suggestions_and_one_sources_line(

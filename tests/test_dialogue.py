@@ -17,8 +17,9 @@ AFTER_SUGGESTIONS = Conversation(lang="ru", suggested=["cooking", "bakery", "hot
 @pytest.mark.parametrize("text, kind, speciality", [
     ("а в Шымкенте?", "place", "cooking"), ("Алматыда ше?", "place", "cooking"), ("а бесплатно?", "free", "cooking"),
     ("второй вариант", "option", "bakery"), ("екінші нұсқа", "option", "bakery"), ("ещё варианты", "more", "cooking"),
-    ("а колледжи?", "colleges", "cooking"), ("сколько учиться?", "length", "cooking"), ("а после 11?", "grade", "cooking"),
-    ("подробнее про третий", "details", "hotel"), ("рахмет", "thanks", ""), ("а там есть общага?", "dormitory", "cooking"),
+    ("а колледжи?", "colleges", "cooking"), ("сколько учиться?", "length", "cooking"),
+    ("а после 11?", "grade", "cooking"), ("подробнее про третий", "details", "hotel"), ("рахмет", "thanks", ""),
+    ("а там есть общага?", "dormitory", "cooking"),
 ])
 def test_short_follow_ups_are_read_against_the_conversation(text: str, kind: str, speciality: str) -> None:
     follow = read_follow_up(text, AFTER_SUGGESTIONS)

@@ -15,6 +15,7 @@ from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import BufferedInputFile, Message
 
 from advisor.advisor import Advisor
+from advisor.render import fit_message
 from bot.config import AccessSettings
 from bot.monitoring import Metrics
 from bot.reloading import ReloadJob
@@ -66,7 +67,7 @@ async def _reload_in_background(status: Message, job: ReloadJob, advisor: Adviso
     try:
         report = await job.run(progress)
     except KnowledgeError as exc:
-        await _edit(status, t("reload_failed", lang, problems=html.escape(_clip(str(exc), REPORT_CHARS))))
+        await _edit(status, t("reload_failed", lang, problems=html.escape(fit_message(str(exc), REPORT_CHARS))))
         return
     except Exception:  # the old index keeps serving whatever went wrong
         log.exception("reload failed")
@@ -75,13 +76,6 @@ async def _reload_in_background(status: Message, job: ReloadJob, advisor: Adviso
     metrics.generation.inc()
     counts = ", ".join(f"{kind} {n}" for kind, n in advisor.kb.counts().items())
     await _edit(status, t("reload_done", lang, report=html.escape(report), counts=counts))
-
-
-def _clip(text: str, limit: int) -> str:
-    """The text cut at a line end under `limit` characters, saying that more was cut."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit("\n", 1)[0] + "\n…"
 
 
 async def _edit(message: Message, text: str) -> None:
