@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config import AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings, ThrottleSettings
@@ -44,6 +44,12 @@ class StorageSettings(Section):
     path: Path = Path("var/bot.sqlite3")
 
 
+class ScaleSettings(Section):
+    mode: Literal["single", "workers"] = "single"
+    worker_name: str = ""
+    reload_timeout: float = Field(120, gt=0)
+
+
 class LimitSettings(Section):
     max_question_chars: int = Field(1000, ge=20)
 
@@ -57,6 +63,9 @@ class Settings(BaseSettings):
     # Checked on every webhook request; generated at start when not set.
     webhook_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("WEBHOOK_SECRET",
                                                                                   "webhook_secret"))
+    # Workers mode only; addresses may hold passwords, so they come from the environment alone.
+    redis_url: SecretStr | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "redis_url"))
+    database_url: SecretStr | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     log_level: str = "INFO"
     telegram: TelegramSettings = TelegramSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
@@ -67,6 +76,7 @@ class Settings(BaseSettings):
     throttle: ThrottleSettings = ThrottleSettings()
     flood: FloodSettings = FloodSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    scale: ScaleSettings = ScaleSettings()
     limits: LimitSettings = LimitSettings()
 
     @field_validator("webhook_secret")
@@ -76,6 +86,19 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @model_validator(mode="after")
+    def _workers_have_shared_state(self) -> "Settings":
+        """Workers share nothing but Redis and PostgreSQL, and take updates through one webhook address."""
+        if self.scale.mode == "workers":
+            missing = [name for name, value in (("REDIS_URL", self.redis_url), ("DATABASE_URL", self.database_url))
+                       if value is None]
+            if missing:
+                raise ValueError(f"scale.mode workers needs {' and '.join(missing)} in the environment")
+            if self.telegram.mode != "webhook":
+                raise ValueError("scale.mode workers needs telegram.mode webhook: polling workers would compete "
+                                 "for the same updates")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -110,7 +133,7 @@ class _YamlSource(PydanticBaseSettingsSource):
             raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must be a mapping of settings")
-        for secret in ("bot_token", "webhook_secret"):
+        for secret in ("bot_token", "webhook_secret", "redis_url", "database_url"):
             if secret in data:
                 raise ConfigError(f"{path} holds {secret}: remove it and set the {secret.upper()} environment "
                                   "variable")
