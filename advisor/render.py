@@ -17,6 +17,11 @@ LONG_REMARK = re.compile(r"\s*\([^()]{35,}\)|\s*«[^«»]{40,}»")  # remarks an
 UNOFFICIAL_WORDS = re.compile(r"неофициальн|ресми емес", re.IGNORECASE)
 
 
+def in_language(lang: str, ru: str, kk: str) -> str:
+    """The text in the answer's language; Russian where no Kazakh text is sourced."""
+    return (kk or ru) if lang == "kk" else (ru or kk)
+
+
 def first_sentence(text: str) -> str:
     """The first sentence: a list item says what the route is; the details card says the rest."""
     match = re.match(r"(.+?[.!?])(\s|$)", text.strip(), re.DOTALL)

@@ -1,0 +1,32 @@
+"""College choice: which colleges of the knowledge base answer a question about a place and specialities."""
+
+from __future__ import annotations
+
+from advisor.places import Place
+from knowledge.loader import KnowledgeBase
+from knowledge.schema import College, KnowledgeRecord
+
+
+def in_place(record: KnowledgeRecord | None, place: Place | None) -> bool:
+    """True for a college in the place (or anywhere, when there is no place)."""
+    if not isinstance(record, College) or place is None:
+        return isinstance(record, College)
+    return record.city == place.city if place.city else record.region == place.region
+
+
+def near(colleges: list[College], place: Place | None) -> list[College]:
+    """The colleges in the place; for a town with none, those of its region."""
+    here = [c for c in colleges if in_place(c, place)]
+    if not here and place and place.city:
+        here = [c for c in colleges if c.region == place.region]
+    return here
+
+
+def teaching(kb: KnowledgeBase, speciality_ids: list[str], place: Place | None) -> list[College]:
+    """Colleges near the place that teach any of these specialities."""
+    return near([c for c in kb.colleges if set(speciality_ids) & set(c.specialities)], place)
+
+
+def best_first(colleges: list[College], speciality_ids: list[str]) -> list[College]:
+    """Colleges teaching more of the suggested specialities first; otherwise the knowledge base's order."""
+    return sorted(colleges, key=lambda c: -len(set(speciality_ids) & set(c.specialities)))

@@ -1,0 +1,92 @@
+"""Ranking: which retrieved records a question really names, and the specialities they point to, best first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.places import place_words
+from embeddings.retriever import Hit
+from knowledge.loader import KnowledgeBase
+from knowledge.schema import Profession, Speciality
+from knowledge.text import stemmed_tokens, tokens
+
+# A hit is relevant when a meaningful word of the question names it (in its name, title or keywords),
+# or when it is this close in meaning (cosine similarity of the e5 embeddings).
+DENSE_RELEVANT = 0.87
+MAX_WORDS_FOR_CORRECTIONS = 5
+PROFILE_INTEREST_BOOST = 1.1
+# A speciality far below the best one is a filler, not an option: it matched nothing the person said.
+KEEP_ABOVE_BEST = 0.5
+# Words too general to show that a record is about what the person asked.
+GENERIC_STEMS = frozenset(stemmed_tokens(
+    "специальность специальности мамандық мамандығы профессия профессию кәсіп работа работать жұмыс учеба "
+    "студент лет жыл год году сколько неше канша қанша колледжи колледжей колледжда колледжі оқыту обучения"))
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """The words of a question that can show a record is about it."""
+
+    question_terms: frozenset[str]
+    ignored_terms: frozenset[str]  # general words and the place's name: they name no speciality
+    trust_corrections: bool
+
+    @classmethod
+    def of(cls, text: str) -> Relevance:
+        """The relevance test for one question's text."""
+        where = place_words(text)
+        # A typo-corrected word alone shows what a short question is about («хачу на павара»), but in a
+        # longer message one near-miss word is weak evidence («реши уравнение» is not «управление»).
+        content_words = [w for w in tokens(text) if w not in where and stemmed_tokens(w)
+                         and len(w) > 2 and not w.isdigit()]
+        return cls(frozenset(stemmed_tokens(text)), GENERIC_STEMS | {s for w in where for s in stemmed_tokens(w)},
+                   len(content_words) <= MAX_WORDS_FOR_CORRECTIONS)
+
+    @property
+    def content_terms(self) -> frozenset[str]:
+        """The question's own meaningful words."""
+        return self.question_terms - self.ignored_terms
+
+    def names(self, hit: Hit) -> bool:
+        """True when a meaningful word of the question (or, in a short one, its correction) names the hit."""
+        terms = set(hit.key_terms) - self.ignored_terms
+        return bool(terms & self.question_terms) or (self.trust_corrections and bool(terms))
+
+    def keep(self, hits: list[Hit], by_name_only: bool = False) -> list[Hit]:
+        """The relevant hits, best first; by_name_only ignores closeness in meaning."""
+        return [h for h in hits if self.names(h) or (h.dense >= DENSE_RELEVANT and not by_name_only)]
+
+
+@dataclass(frozen=True)
+class RankedSpeciality:
+    """A speciality an answer may suggest, with the profession of the question that leads to it, if any."""
+
+    spec: Speciality
+    score: float
+    profession: Profession | None = None
+
+
+def rank_specialities(kb: KnowledgeBase, hits: list[Hit], interests: tuple[str, ...],
+                      top_k: int) -> list[RankedSpeciality]:
+    """Specialities from speciality and profession hits, best first; the profile's interests tip close ones."""
+    scores: dict[str, float] = {}
+    professions: dict[str, Profession] = {}
+    for hit in hits:
+        record = kb.get(hit.id)
+        if isinstance(record, Speciality) and hit.score > scores.get(record.id, 0):
+            scores[record.id] = hit.score
+        elif isinstance(record, Profession):
+            for position, sid in enumerate(record.specialities):
+                score = hit.score * (0.95 if position == 0 else 0.8)
+                if score > scores.get(sid, 0):
+                    scores[sid] = score
+                    professions[sid] = record
+    specs = {sid: spec for sid in scores if isinstance(spec := kb.get(sid), Speciality)}
+    for sid, spec in specs.items():
+        if set(interests) & set(spec.interests):
+            scores[sid] *= PROFILE_INTEREST_BOOST
+    if not specs:
+        return []
+    best = max(scores[sid] for sid in specs)
+    ranked = sorted((sid for sid in specs if scores[sid] >= best * KEEP_ABOVE_BEST), key=lambda sid: -scores[sid])
+    return [RankedSpeciality(specs[sid], scores[sid], professions.get(sid)) for sid in ranked[:top_k]]

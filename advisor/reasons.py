@@ -1,0 +1,47 @@
+"""Reasons: the one line saying why a speciality is suggested, from what the person actually said."""
+
+from __future__ import annotations
+
+from advisor.phrases import phrase
+from advisor.ranking import RankedSpeciality, Relevance
+from advisor.render import in_language
+from knowledge.schema import Speciality
+from knowledge.text import stemmed_tokens
+from knowledge.vocabulary import label
+
+
+def reason(ranked: RankedSpeciality, relevance: Relevance, interests: tuple[str, ...], lang: str) -> str:
+    """The strongest reason: a keyword said, a profession named, an interest said, the profile, or meaning."""
+    spec = ranked.spec
+    named_profession = (phrase("why_profession", lang, value=in_language(
+        lang, ranked.profession.name_ru, ranked.profession.name_kk))
+                        if ranked.profession else "")
+    return (keyword_reason(spec, relevance, lang) or named_profession or interest_reason(spec, relevance, lang)
+            or profile_reason(spec, interests, lang) or phrase("why_meaning", lang))
+
+
+def keyword_reason(spec: Speciality, relevance: Relevance, lang: str) -> str:
+    """A keyword or name of the speciality that the question contains."""
+    keywords = spec.keywords_kk + spec.keywords_ru if lang == "kk" else spec.keywords_ru + spec.keywords_kk
+    for keyword in [*keywords, spec.name_ru, spec.name_kk]:
+        terms = set(stemmed_tokens(keyword)) - relevance.ignored_terms
+        if terms and terms <= relevance.question_terms:
+            return phrase("why_keyword", lang, value=keyword)
+    return ""
+
+
+def interest_reason(spec: Speciality, relevance: Relevance, lang: str) -> str:
+    """An interest or school subject of the speciality that the question names."""
+    content = relevance.content_terms
+    for value in [*spec.interests, *spec.subjects]:
+        is_interest = value in spec.interests
+        if any(set(stemmed_tokens(label(value, lang_, is_interest))) & content for lang_ in ("ru", "kk")):
+            return phrase("why_interest", lang, value=label(value, lang, is_interest))
+    return ""
+
+
+def profile_reason(spec: Speciality, interests: tuple[str, ...], lang: str) -> str:
+    """An interest from the person's interest test that the speciality shares."""
+    shared = [i for i in interests if i in spec.interests]
+    return phrase("why_profile", lang, value=label(shared[0], lang, interest=True)) if shared else ""
+

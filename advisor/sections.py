@@ -1,0 +1,240 @@
+"""The sections of an answer's text, each returned with the records it cites; and the answer assembled from them.
+
+Nothing here searches: the composer decides what to say, these functions say it in the answer's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
+from advisor.colleges import best_first, near, teaching
+from advisor.phrases import phrase
+from advisor.places import Place
+from advisor.render import citation, first_sentence, fit_message, in_language, study_length
+from knowledge.loader import KnowledgeBase
+from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
+
+MAX_COLLEGES_SHOWN = 6
+MAX_SOURCES_SHOWN = 3
+ALWAYS_FREE = ("free-first-qualification", "state-order")
+
+
+@dataclass
+class Section:
+    """A piece of an answer's text and the records it rests on (id -> retrieval score), in the order used."""
+
+    text: str
+    cited: dict[str, float] = field(default_factory=dict)
+    colleges: list[College] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Writes sections for one answer: its language, the person's grade and place."""
+
+    kb: KnowledgeBase
+    lang: str
+    grade: int | None = None
+    place: Place | None = None
+
+    def t(self, ru: str, kk: str) -> str:
+        """The text in the answer's language."""
+        return in_language(self.lang, ru, kk)
+
+    # --- specialities -------------------------------------------------------------------------
+    def suggestions(self, specialities: list[SpecialitySuggestion]) -> Section:
+        """Numbered specialities, each with its reason (and study length after the person's grade)."""
+        lines = [phrase("suggest_intro", self.lang)]
+        for n, suggestion in enumerate(specialities, 1):
+            spec = self._speciality(suggestion.id)
+            # The code stays in the details card: a teenager reads the name and the reason.
+            lines.append(f"{n}. {self.spec_name(spec.id)} — {phrase('why', self.lang)}: {suggestion.why}"
+                         f"{self._study(spec)}")
+        return Section("\n".join(lines), _scores(specialities))
+
+    def speciality_card(self, suggestion: SpecialitySuggestion) -> Section:
+        """The details of one speciality: what it is, work, qualifications, study length, code."""
+        spec = self._speciality(suggestion.id)
+        code = f" ({phrase('code', self.lang)} {spec.code})" if spec.code else ""
+        lines = [f"{self.spec_name(spec.id)}{code}", self.t(spec.description_ru, spec.description_kk)]
+        if work := self.t(spec.work_ru, spec.work_kk):
+            lines.append(f"{phrase('work', self.lang)}: {work}")
+        if spec.qualifications:
+            quals = "; ".join(f"{q.code + ' ' if q.code else ''}{self.t(q.name_ru, q.name_kk)}"
+                              for q in spec.qualifications)
+            lines.append(f"{phrase('qualifications', self.lang)}: {quals}")
+        study = self._study(spec, all_grades=True)
+        lines.append(study.strip(" ;") if study else phrase("study_unknown", self.lang).capitalize())
+        if spec.code_note:
+            lines.append(f"{phrase('code_note', self.lang)}: {spec.code_note}")
+        return Section("\n".join(lines), _scores([suggestion]))
+
+    def spec_name(self, speciality_id: str) -> str:
+        """A speciality's name in the answer's language."""
+        spec = self._speciality(speciality_id)
+        return self.t(spec.name_ru, spec.name_kk)
+
+    def _speciality(self, speciality_id: str) -> Speciality:
+        record = self.kb.get(speciality_id)
+        assert isinstance(record, Speciality), speciality_id  # ranking only yields specialities
+        return record
+
+    def _study(self, spec: Speciality, all_grades: bool = False) -> str:
+        """Study length after the person's grade (or both grades), where a source gives it."""
+        if not all_grades and self.grade is None:
+            return ""
+        grades = (9, 11) if all_grades else (self.grade,)
+        parts = [phrase(f"study_{g}", self.lang, value=value) for g in grades
+                 if (value := study_length(spec, g, self.lang))]
+        return "; " + "; ".join(parts) if parts else ""
+
+    # --- colleges -----------------------------------------------------------------------------
+    def colleges(self, speciality_ids: list[str], named: list[College] | None = None) -> Section:
+        """Colleges named in the question, or teaching these specialities, or all of the place."""
+        where = f" — {self.place.label(self.lang)}" if self.place else ""
+        if named:
+            return self._college_list(phrase("colleges_in", self.lang, where=where), named, speciality_ids)
+        if speciality_ids:
+            what = (f"«{self.spec_name(speciality_ids[0])}»" if len(speciality_ids) == 1
+                    else phrase("these_specialities", self.lang))
+            colleges = teaching(self.kb, speciality_ids, self.place)
+            if colleges:
+                return self._college_list(phrase("colleges_intro", self.lang, what=what, where=where), colleges,
+                                          speciality_ids)
+            missing = Section(phrase("no_colleges_here", self.lang, where=where, what=what))
+            others = near(self.kb.colleges, self.place) if self.place else []
+            return join(missing, self.colleges([], others)) if others else missing
+        if not self.place:
+            return Section(phrase("ask_place", self.lang))
+        colleges = near(self.kb.colleges, self.place)
+        if not colleges:
+            return Section(phrase("no_colleges_place", self.lang, where=where))
+        return self._college_list(phrase("colleges_in", self.lang, where=where), colleges, speciality_ids)
+
+    def _college_list(self, head: str, colleges: list[College], speciality_ids: list[str]) -> Section:
+        ordered = best_first(colleges, speciality_ids)
+        shown = ordered[:MAX_COLLEGES_SHOWN]
+        all_unofficial = all(c.unofficial for c in shown)
+        lines = [head]
+        for college in shown:
+            details = ", ".join(part for part in (college.city, college.address, college.website) if part)
+            lines.append(f"• {college.name}" + (f" — {details}" if details else "")
+                         + self._caveats(college, speciality_ids, all_unofficial))
+        if len(ordered) > MAX_COLLEGES_SHOWN:
+            lines.append(phrase("more_colleges", self.lang, n=len(ordered) - MAX_COLLEGES_SHOWN))
+        years = sorted({c.as_of for c in shown})
+        span = phrase("year_word", self.lang, year=f"{years[0]}–{years[-1]}" if len(years) > 1 else years[0])
+        if all_unofficial:  # said once, not on every line
+            span += f" ({phrase('unofficial', self.lang)})"
+        lines.append(phrase("college_data_year", self.lang, years=span))
+        if not self.place:
+            lines.append(phrase("ask_place", self.lang))
+        return Section("\n".join(lines), {c.id: 0.0 for c in shown}, shown)
+
+    def _caveats(self, college: College, speciality_ids: list[str], all_unofficial: bool) -> str:
+        """What the answer must not pass off as fact: unofficial data, licences listed to be returned."""
+        notes = []
+        if set(speciality_ids) & set(college.licence_return_listed):
+            notes.append(phrase("licence_return", self.lang))
+        if college.unofficial and not all_unofficial:
+            notes.append(phrase("unofficial", self.lang))
+        return f" ({'; '.join(notes)})" if notes else ""
+
+    # --- free study, admission, questions and answers -------------------------------------------
+    def free_routes(self, ranked: dict[str, float], with_quotas: bool, limit: int) -> Section:
+        """The free-tuition routes the search ranked (id -> score), then the ones every answer names."""
+        ids = [*(["quotas"] if with_quotas else []), *ranked, *ALWAYS_FREE]
+        lines, cited = [phrase("free_intro", self.lang)], {}
+        for pid in list(dict.fromkeys(ids))[:limit]:
+            programme = self.kb.get(pid)
+            if not isinstance(programme, Programme):
+                continue
+            cited[pid] = ranked.get(pid, 0.0)
+            lines.append(f"• {self.t(programme.title_ru, programme.title_kk)}: "
+                         f"{first_sentence(self.t(programme.summary_ru, programme.summary_kk))}"
+                         f"{self.yearly(programme)}")
+        return Section("\n".join(lines), cited)
+
+    def quotas(self, programme: Programme, tags: frozenset[str]) -> Section | None:
+        """The quotas of the categories the person named, with their share of state-order places."""
+        quotas = [q for q in programme.quotas if q.tag in tags]
+        if not quotas:
+            return None
+        lines = [phrase("quota_intro", self.lang)]
+        lines += [f"• {self.t(q.category_ru, q.category_kk)} — {q.percent:g} %".replace(".", ",") for q in quotas]
+        lines[-1] += self.yearly(programme)
+        return Section("\n".join(lines), {programme.id: 1.0})
+
+    def admission_rule(self, record: Admission, score: float) -> Section:
+        """One admission rule as a list item."""
+        return Section(f"• {self.t(record.title_ru, record.title_kk)}: {self.t(record.text_ru, record.text_kk)}"
+                       + self.yearly(record), {record.id: score})
+
+    def faq(self, record: Faq, score: float) -> Section:
+        """A question-and-answer record: the question, then its answer."""
+        return Section(f"{self.t(record.question_ru, record.question_kk)}\n"
+                       f"{self.t(record.answer_ru, record.answer_kk)}{self.yearly(record)}", {record.id: score})
+
+    def yearly(self, record: Programme | Admission | Faq) -> str:
+        """«(2025 data: check with the college)» after a figure that changes every year."""
+        return f" ({phrase('yearly', self.lang, year=record.as_of)})" if record.changes_yearly else ""
+
+    # --- the answer ---------------------------------------------------------------------------
+    def answer(self, question: str, intent: str, sections: list[Section],
+               specialities: list[SpecialitySuggestion] | None = None, answered: bool = True) -> Answer:
+        """The answer from its sections: the text fitted to one screen, then the sources it cites."""
+        cited: dict[str, float] = {}
+        colleges: list[College] = []
+        for section in sections:
+            for rid, score in section.cited.items():
+                cited[rid] = max(score, cited.get(rid, score))
+            colleges += [c for c in section.colleges if c not in colleges]
+        # Colleges answers cite the colleges first: they are what was asked for.
+        college_ids = {c.id for c in colleges}
+        order = sorted(cited, key=lambda rid: 0 if intent == "colleges" and rid in college_ids else 1)
+        records = [record for rid in order if (record := self.kb.get(rid))]
+        sources = [source_ref(record, cited[record.id]) for record in records]
+        text = fit_message("\n".join(s.text for s in sections))
+        if sources and answered:
+            shown = list(dict.fromkeys(citation(record, self.lang) for record in records))[:MAX_SOURCES_SHOWN]
+            text += f"\n\n{phrase('sources', self.lang)}: " + "; ".join(shown)
+        return Answer(
+            question=question, lang=self.lang, intent=intent, answer=text, specialities=specialities or [],
+            colleges=[CollegeSuggestion(c.id, c.name, c.city, c.region, c.specialities) for c in colleges],
+            programmes=[ProgrammeSuggestion(r.id, title(r, self.lang)) for r in records if isinstance(r, Programme)],
+            sources=sources, grade=self.grade, city=self.place.label("ru") if self.place else "",
+            answered=answered)
+
+
+def join(*sections: Section, separator: str = "\n") -> Section:
+    """Sections one after the other, as one section citing what each cites."""
+    cited: dict[str, float] = {}
+    for section in sections:
+        for rid, score in section.cited.items():
+            cited.setdefault(rid, score)
+    return Section(separator.join(s.text for s in sections), cited,
+                   [c for s in sections for c in s.colleges])
+
+
+def _scores(specialities: list[SpecialitySuggestion]) -> dict[str, float]:
+    return {s.id: s.score for s in specialities}
+
+
+def source_ref(record: KnowledgeRecord, score: float) -> SourceRef:
+    """The structured source of a record, for logs and `ask --json`."""
+    return SourceRef(record.id, record.kind, title(record), round(score, 4), record.source)
+
+
+def title(record: KnowledgeRecord | None, lang: str = "ru") -> str:
+    """A short human title of any record, in Kazakh where one is sourced and asked for."""
+    kk = lang == "kk"
+    if isinstance(record, (Speciality, Profession)):
+        return (record.name_kk or record.name_ru) if kk else record.name_ru
+    if isinstance(record, College):
+        return record.name
+    if isinstance(record, (Programme, Admission)):
+        return record.title_kk if kk else record.title_ru
+    if isinstance(record, Faq):
+        return record.question_kk if kk else record.question_ru
+    return record.id if record else ""
