@@ -7,7 +7,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,30 +15,20 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+# Profile and the errors live in storage.base, shared with the PostgreSQL store; __all__ re-exports them, so
+# `from storage.sqlite import Profile, StoreError` keeps working.
+from storage.base import QUESTION_CHARS_KEPT, NewerDatabaseError, Profile, StoreError
+
+__all__ = ["FSM_KEYS", "KNOWN_MIGRATIONS", "MIGRATIONS", "QUESTION_CHARS_KEPT", "SQLITE_INTEGERS", "NewerDatabaseError",
+           "Profile", "Store", "StoreError"]
+
 log = logging.getLogger(__name__)
 
-QUESTION_CHARS_KEPT = 500  # enough to read the question back, no more
 SQLITE_INTEGERS = range(-(2 ** 63), 2 ** 63)  # what an INTEGER column can hold; Python ints can be larger
 
 # The primary key of the `fsm` table. Migration m002 rewrote older keys into this format, so changing it
 # needs a migration too. It includes thread_id (and business_connection_id) when aiogram sets them.
 FSM_KEYS = DefaultKeyBuilder(with_bot_id=True, with_destiny=True, with_business_connection_id=True)
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used by this version of the bot."""
-
-
-class NewerDatabaseError(StoreError):
-    """The database was written by a newer version of the bot, whose schema this version does not know."""
-
-    def __init__(self, where: str, unknown: list[str]):
-        super().__init__(
-            f"The database {where} was written by a newer version of the bot (schema changes unknown to this "
-            f"version: {', '.join(unknown)}). This version will not use it, so as not to damage data it does not "
-            f"understand. Run the newer version of the bot, or restore a backup of the database made by this "
-            f"version.")
-        self.unknown = unknown
 
 
 # --- schema migrations -------------------------------------------------------------------------------
@@ -142,18 +131,11 @@ def _where(db: Database) -> str:
 
 
 # --- the store -----------------------------------------------------------------------------------------
-@dataclass
-class Profile:
-    """What the bot remembers about a user, all optional: language, grade, city, interests."""
-
-    lang: str = ""
-    grade: int | None = None
-    city: str = ""
-    interests: str = ""
-
-
 class Store:
-    """All persistent data; every query goes through sqlite-utils, so values are always parameters."""
+    """All persistent data; every query goes through sqlite-utils, so values are always parameters.
+
+    It is a UserStore (storage.base) and also keeps conversations and FSM state, for the single-process bot.
+    """
 
     def __init__(self, db: Database):
         self.db = db
