@@ -31,6 +31,10 @@ class EmbeddingSettings(Section):
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     index_path: Path = Path("var/index")
+    # Questions arriving within this many milliseconds share one encoder call; 0 turns batching off.
+    batch_window_ms: float = Field(2.0, ge=0, le=1000)
+    # Most questions encoded in one call.
+    max_batch: int = Field(32, ge=1, le=1024)
 
 
 class RetrievalSettings(Section):

@@ -23,6 +23,7 @@ from bot.runner import (
     wait_for_bot_api,
 )
 from bot.texts import build_i18n
+from embeddings.batching import BatchingEmbeddings
 from embeddings.documents import build_documents
 from embeddings.index import IndexHome, IndexUnavailable, Progress, ReindexReport, VectorIndex
 from embeddings.model import load_embeddings
@@ -48,9 +49,12 @@ def build_knowledge(settings: Settings) -> KnowledgeBase:
 
 
 def build_embeddings(settings: Settings) -> Embeddings:
-    """The configured embedding model, or the bundled offline one."""
+    """The configured embedding model, or the bundled offline one; concurrent questions batched unless turned off."""
     cfg = settings.embeddings
-    return load_embeddings(cfg.model, cfg.backend, cfg.query_prefix, cfg.passage_prefix)
+    model = load_embeddings(cfg.model, cfg.backend, cfg.query_prefix, cfg.passage_prefix)
+    if cfg.batch_window_ms <= 0 or cfg.max_batch <= 1:
+        return model
+    return BatchingEmbeddings(model, cfg.batch_window_ms / 1000, cfg.max_batch)
 
 
 def build_home(settings: Settings, embeddings: Embeddings) -> IndexHome:
