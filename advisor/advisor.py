@@ -74,7 +74,8 @@ class Advisor:
             notes.append(phrase("too_long", lang or state.detector.detect(cleaned), limit=self.max_chars))
         if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
-        if SALARY.search(folded_text(cleaned)):  # no sourced figures: say so and where to look
+        if SALARY.search(folded_text(cleaned)) and not STIPEND.search(folded_text(cleaned)):
+            # No sourced salary figures: say so and where to look. A stipend («стипендию платят?») is sourced.
             detected = lang or state.detector.detect(cleaned)
             return Answer(question=text, lang=detected, intent="salary", answer=phrase("salary_unknown", detected),
                           answered=False)
@@ -228,6 +229,7 @@ VAGUE_WORDS = frozenset(folded_text("""не знаю куда кем что на
 VAGUE_INTERESTS = ("computers", "machines", "caring", "creativity")
 SALARY = re.compile(r"(?<!\w)(зарплат|зп\b|получа[еюи]т|платят|зарабатыва|бабк|доход|оклад|жалакы|аилыг|аилык|"
                     r"табыс)")
+STIPEND = re.compile(r"(?<!\w)(стипенд|шакиртак)")
 KAZAKH_THANKS = re.compile(r"(?<!\w)(рахмет|ракмет|рахмат|сагбол|сау бол)")
 SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
 

@@ -23,6 +23,15 @@ from knowledge.schema import Admission, College, Faq, Programme, Speciality
 INTENT_FOR_KIND = {"speciality": "suggest", "profession": "suggest", "college": "colleges",
                    "programme": "free", "admission": "admission", "faq": "faq"}
 DORMITORY = re.compile(r"(?<!\w)(общаг|общежит|жатакхан)")
+# Matched on folded text: «скок учиться», «сколько лет учат», «қанша жыл оқиды».
+ASKS_LENGTH = re.compile(r"(?<!\w)((сколько|скок|скока|скольк)( лет| годов| времени)? уч|срок обуч|неше жыл|"
+                         r"канша жыл|канша уакыт|канша ок)")
+# Records asked about by their own name: the answer is that record, not a list of nearby ones. On folded text.
+NAMED_RECORDS = {"zhas-maman": re.compile(r"(?<!\w)(жас маман|zhas maman)"),
+                 "serpin": re.compile(r"(?<!\w)(серпин|serpin)"),
+                 # «ЕНТ нужно для колледжа?», but not «ЕНТ для вуза после колледжа».
+                 "no-ent-for-college": re.compile(r"^(?!.*(вуз|универ|жоо|joo))(?=.*колледж|.*kolledzh).*(?<!\w)"
+                                                  r"(ент|убт|ubt|ent)(?!\w)")}
 
 
 class Composer:
@@ -43,6 +52,10 @@ class Composer:
             return self._answer(intent, [Section(phrase("greeting", self.q.lang))])
         if DORMITORY.search(folded_text(self.q.text)):
             return self._dormitory()
+        if intent in ("free", "colleges", "suggest", "faq", "admission") and (named := self._named_record()):
+            if isinstance(named, Programme):
+                return self._answer("free", [self.write.programme(named)])
+            return self._answer("faq", [self.write.faq(named, 1.0)])
         handler = {"suggest": self._suggest, "speciality": self._speciality, "colleges": self._colleges,
                    "free": self._free, "admission": self._admission, "faq": self._faq}.get(intent)
         answer = handler() if handler else None
@@ -94,6 +107,13 @@ class Composer:
                                      round(r.score, 4), reason(r, self.relevance, self.q.interests, self.q.lang))
                 for r in ranked]
 
+    def _named_record(self) -> Programme | Faq | None:
+        """The one programme or question the message names by its own name («Жас маман», «ЕНТ»), if any."""
+        text = folded_text(self.q.text)
+        named = [rid for rid, pattern in NAMED_RECORDS.items() if pattern.search(text)]
+        record = self.kb.get(named[0]) if len(named) == 1 else None
+        return record if isinstance(record, (Programme, Faq)) else None
+
     def _faq_hit(self) -> tuple[Faq, float] | None:
         hits = self._search(k=3, kinds=("faq",))
         record = self.kb.get(hits[0].id) if hits else None
@@ -109,7 +129,8 @@ class Composer:
         return self._speciality_card(specialities[0]) if specialities else self._faq()
 
     def _speciality_card(self, suggestion: SpecialitySuggestion) -> Answer:
-        sections = [self.write.speciality_card(suggestion), self._blank_line(self.write.colleges([suggestion.id]))]
+        card = self.write.speciality_card(suggestion, length_first=bool(ASKS_LENGTH.search(folded_text(self.q.text))))
+        sections = [card, self._blank_line(self.write.colleges([suggestion.id]))]
         return self._answer("speciality", sections, [suggestion])
 
     def _colleges(self) -> Answer | None:

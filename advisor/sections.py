@@ -53,19 +53,26 @@ class Writer:
                          f"{self._study(spec)}")
         return Section("\n".join(lines), _scores(specialities))
 
-    def speciality_card(self, suggestion: SpecialitySuggestion) -> Section:
-        """The details of one speciality: what it is, work, qualifications, study length, code."""
+    def speciality_card(self, suggestion: SpecialitySuggestion, length_first: bool = False) -> Section:
+        """The details of one speciality: what it is, work, qualifications, study length, code.
+
+        Asked «сколько учиться», the card opens with the study length: the first line answers the question.
+        """
         spec = self._speciality(suggestion.id)
         code = f" ({phrase('code', self.lang)} {spec.code})" if spec.code else ""
-        lines = [f"{self.spec_name(spec.id)}{code}", self.t(spec.description_ru, spec.description_kk)]
+        study = self._study(spec, all_grades=self.grade is None)
+        length = f"«{self.spec_name(spec.id)}»: " + (study.strip(" ;") if study else phrase("study_unknown", self.lang))
+        lines = [length] if length_first else []
+        lines += [f"{self.spec_name(spec.id)}{code}", self.t(spec.description_ru, spec.description_kk)]
         if work := self.t(spec.work_ru, spec.work_kk):
             lines.append(f"{phrase('work', self.lang)}: {work}")
         if spec.qualifications:
             quals = "; ".join(f"{q.code + ' ' if q.code else ''}{self.t(q.name_ru, q.name_kk)}"
                               for q in spec.qualifications)
             lines.append(f"{phrase('qualifications', self.lang)}: {quals}")
-        study = self._study(spec, all_grades=True)
-        lines.append(study.strip(" ;") if study else phrase("study_unknown", self.lang).capitalize())
+        if not length_first:
+            study = self._study(spec, all_grades=True)
+            lines.append(study.strip(" ;") if study else phrase("study_unknown", self.lang).capitalize())
         if spec.code_note:
             lines.append(f"{phrase('code_note', self.lang)}: {spec.code_note}")
         return Section("\n".join(lines), _scores([suggestion]))
@@ -155,6 +162,12 @@ class Writer:
                          f"{first_sentence(self.t(programme.summary_ru, programme.summary_kk))}"
                          f"{self.yearly(programme)}")
         return Section("\n".join(lines), cited)
+
+    def programme(self, programme: Programme) -> Section:
+        """One programme in full: what it is and who it is for."""
+        return Section(f"{self.t(programme.title_ru, programme.title_kk)}: "
+                       f"{self.t(programme.summary_ru, programme.summary_kk)}{self.yearly(programme)}",
+                       {programme.id: 1.0})
 
     def quotas(self, programme: Programme, tags: frozenset[str]) -> Section | None:
         """The quotas of the categories the person named, with their share of state-order places."""

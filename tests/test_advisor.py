@@ -236,3 +236,47 @@ def test_a_vague_message_gets_an_offer_of_the_quiz_not_a_random_list(real_adviso
 def test_a_message_that_names_an_interest_is_not_vague(real_advisor) -> None:
     answer = real_advisor.ask("не знаю кем стать, люблю рисовать")
     assert answer.intent == "suggest" and answer.specialities
+
+
+def test_how_long_to_study_is_answered_in_the_first_line(real_advisor) -> None:
+    answer = real_advisor.ask("скок учиться на программиста после 9")
+    first = answer.answer.splitlines()[0]
+    assert "Программное обеспечение" in first and "3 года 10 месяцев" in first and "после 9 класса" in first
+
+
+@pytest.mark.parametrize("text, opening, record", [
+    ("жас маман колледжи это какие", "Проект «Жас маман»", "zhas-maman"),
+    ("серпин что это", "Программа «Серпін»", "serpin"),
+    ("нужно ли ент для колледжа", "Нужно ли сдавать ЕНТ", "no-ent-for-college"),
+    ("ubt tapsyru kerek pe kolledzhge", "Колледжге түсу үшін ҰБТ", "no-ent-for-college"),
+])
+def test_a_programme_or_question_named_by_its_own_name_is_answered_not_a_nearby_record(
+        real_advisor, text: str, opening: str, record: str) -> None:
+    answer = real_advisor.ask(text)
+    assert answer.answer.startswith(opening) and not answer.specialities
+    assert [s.id for s in answer.sources] == [record]
+
+
+def test_ent_for_university_is_not_taken_for_ent_for_college(real_advisor) -> None:
+    answer = real_advisor.ask("после колледжа в вуз нужно ент?")
+    assert "no-ent-for-college" not in [s.id for s in answer.sources]
+    assert "университет" in answer.answer.splitlines()[0]
+
+
+def test_a_stipend_question_is_answered_from_the_source_not_declined_as_salary(real_advisor) -> None:
+    answer = real_advisor.ask("стипендию платят на госзаказе?")
+    assert answer.intent != "salary" and "896" in answer.answer
+
+
+def test_when_admission_starts_is_answered_with_the_dates(real_advisor) -> None:
+    answer = real_advisor.ask("когда начинается прием в колледжи")
+    assert answer.intent == "admission" and "25 июня" in answer.answer
+
+
+def test_the_sources_are_exactly_what_the_text_shows(real_advisor) -> None:
+    """Each section hands back what it cites: every college listed is a source, and no college source is unlisted."""
+    answer = real_advisor.ask("где учат на повара в Астане бесплатно")
+    listed = {c.id for c in answer.colleges}
+    assert listed and all(c.name in answer.answer for c in answer.colleges)
+    assert {s.id for s in answer.sources if s.kind == "college"} == listed
+    assert any(s.kind == "programme" for s in answer.sources) and answer.programmes

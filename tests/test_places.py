@@ -22,6 +22,7 @@ def test_every_college_city_is_recognised_by_its_russian_and_kazakh_name() -> No
     ("учёба в Эмбе после 9", "Эмба"), ("Ембіде оқу", "Эмба"), ("что есть в Алге", "Алга"),
     ("Шалқарда қандай колледж бар", "Шалкар"), ("колледж в Уральске", "Уральск"), ("Оралда оқимын", "Уральск"),
     ("колледжи Хромтау", "Хромтау"), ("в Кобде есть колледж?", "Кобда"), ("Уилский колледж", "Уил"),
+    ("в семее есть медицинский колледж", "Семей"), ("Семейде оқимын", "Семей"),
 ])
 def test_small_towns_are_found_in_case_forms(question: str, city: str) -> None:
     place = find_place(question)
@@ -31,3 +32,8 @@ def test_small_towns_are_found_in_case_forms(question: str, city: str) -> None:
 def test_words_that_only_start_like_a_town_are_not_places() -> None:
     assert find_place("хочу изучать алгебру") is None
     assert find_place("эмблема колледжа") is None
+
+
+@pytest.mark.parametrize("text", ["семейный бизнес", "семейная медицина", "у нас многодетная семья"])
+def test_family_words_are_not_the_city_of_semey(text: str) -> None:
+    assert find_place(text) is None
