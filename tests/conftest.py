@@ -1,19 +1,37 @@
-"""Shared fixtures: a tiny valid knowledge base written to a temporary folder, and fake embeddings."""
+"""Shared fixtures: a tiny valid knowledge base written to a temporary folder, fake embeddings, and the stores
+on real servers (SQLite files, PostgreSQL and Redis started by .ci/services when the environment names none)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import os
+import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import psycopg
 import pytest
 from langchain_core.embeddings import Embeddings
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+if TYPE_CHECKING:
+    from storage.base import UserStore
+    from storage.postgres import PostgresStore
+    from storage.sqlite import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+SERVICES = ROOT / ".ci" / "services"
+SERVICE_URLS = ("TEST_REDIS_URL", "TEST_DATABASE_URL")
+INSTALL_SERVERS = ("Install them (Debian/Ubuntu: apt-get install -y redis-server postgresql), or start your own and "
+                   "set TEST_REDIS_URL and TEST_DATABASE_URL.")
 
 SPECIALITIES = """
 kind: speciality
@@ -227,3 +245,92 @@ def real_advisor(real_index: Path):
         return build_advisor(build_settings())
     finally:
         del os.environ["EMBEDDINGS__INDEX_PATH"]
+
+
+# --- real servers and stores -------------------------------------------------------------------------------
+def _exported(text: str) -> dict[str, str]:
+    """The `export NAME=value` lines .ci/services prints, as a dict."""
+    pairs = (line.removeprefix("export ").split("=", 1) for line in text.splitlines() if line.startswith("export "))
+    return {name: value for name, value in pairs}
+
+
+@pytest.fixture(scope="session")
+def service_urls() -> Iterator[dict[str, str]]:
+    """TEST_REDIS_URL and TEST_DATABASE_URL: from the environment, else from servers started for this session.
+
+    `.ci/services start --for <pid>` shares running servers between test sessions; `stop --for` stops them only
+    when no other session still uses them. Nothing is skipped without servers: the tests fail, saying why.
+    """
+    given = {name: os.environ[name] for name in SERVICE_URLS if os.environ.get(name)}
+    if len(given) == len(SERVICE_URLS):
+        yield given
+        return
+    session = str(os.getpid())
+    try:
+        started = subprocess.run([str(SERVICES), "start", "--for", session], capture_output=True, text=True,
+                                 timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"could not run {SERVICES} start: {exc}. {INSTALL_SERVERS}")
+    if started.returncode != 0:
+        # Its messages say what went wrong and how to install the servers.
+        pytest.fail(f"{SERVICES} start failed:\n{started.stderr.strip()}")
+    try:
+        yield {**_exported(started.stdout), **given}
+    finally:
+        subprocess.run([str(SERVICES), "stop", "--for", session], capture_output=True, text=True, timeout=300,
+                       check=False)
+
+
+@pytest.fixture(scope="session")
+def redis_url(service_urls: dict[str, str]) -> str:
+    """The address of a Redis server for the tests (redis://...); tests share it, so use fresh keys."""
+    return service_urls["TEST_REDIS_URL"]
+
+
+@pytest.fixture(scope="session")
+def database_url(service_urls: dict[str, str]) -> str:
+    """The address of the PostgreSQL test database (postgresql://...); tests share it: prefer postgres_url."""
+    return service_urls["TEST_DATABASE_URL"]
+
+
+@pytest.fixture
+def postgres_url(database_url: str) -> Iterator[str]:
+    """A connection string to the test database whose tables land in a fresh schema, dropped after the test."""
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+    try:
+        yield make_conninfo(database_url, options=f"-c search_path={schema}")
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[PostgresStore]:
+    """A PostgresStore on an empty schema of its own."""
+    from storage.postgres import PostgresStore
+
+    store = PostgresStore.open(postgres_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A SQLite Store in a new file."""
+    from storage.sqlite import Store
+
+    store = Store.open(tmp_path / "bot.sqlite3")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def user_store(request: pytest.FixtureRequest) -> UserStore:
+    """A fresh store of each backend in turn, for tests of what every UserStore does alike."""
+    return request.getfixturevalue(f"{request.param}_store")

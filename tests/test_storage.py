@@ -1,10 +1,13 @@
-"""The bot's SQLite store and its aiogram FSM storage: privacy, profiles, feedback, migrations, FSM keys."""
+"""The bot's stores: what SQLite and PostgreSQL do alike (profiles, the log, feedback, /forget, stats); then SQLite's
+own privacy, migrations and aiogram FSM storage."""
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pytest
 from aiogram.exceptions import DataNotDictLikeError
@@ -12,7 +15,9 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from sqlite_utils import Database
 
+from storage.base import Profile, UserStore
 from storage.fsm import SqliteStorage
+from storage.postgres import PostgresStore
 from storage.sqlite import KNOWN_MIGRATIONS, NewerDatabaseError, Store
 
 SECRET = "Тайный вопрос про колледж в Жезказгане 7Q3X"
@@ -111,36 +116,187 @@ async def test_dispatcher_shutdown_closes_the_store(tmp_path: Path) -> None:
         store.profile(1)
 
 
-# --- profiles and feedback -----------------------------------------------------------------------------
-def test_user_creation_day_is_kept_when_the_user_comes_back() -> None:
-    store = memory_store()
-    store.db["users"].insert({"user_id": 1, "lang": "ru", "created": "2025-09-01"})  # joined last autumn
-    store.update_profile(1, grade=9)
-    store.asked_for_grade(1)
-    store.log_question(1, "хочу стать сварщиком", "ru", "suggest", True, {})
-    assert store.db["users"].get(1)["created"] == "2025-09-01"
-    assert store.profile(1).grade == 9 and store.profile(1).lang == "ru"
+# --- what every UserStore does alike (SQLite and PostgreSQL) --------------------------------------------
+def insert_user(store: UserStore, user_id: int, lang: str, created: str) -> None:
+    """Write a users row directly, as an older run of the bot left it."""
+    if isinstance(store, Store):
+        store.db["users"].insert({"user_id": user_id, "lang": lang, "created": created})
+        return
+    with store.pool.connection() as conn:
+        conn.execute("insert into users (user_id, lang, created) values (%s, %s, %s)", [user_id, lang, created])
 
 
-def test_a_new_user_gets_a_creation_day() -> None:
-    store = memory_store()
-    store.log_question(3, "хочу стать поваром", "ru", "suggest", True, {})
-    assert store.db["users"].get(3)["created"]
+def created_day(store: UserStore, user_id: int) -> str:
+    """The day the store says the user was first seen, as YYYY-MM-DD."""
+    if isinstance(store, Store):
+        return store.db["users"].get(user_id)["created"]
+    with store.pool.connection() as conn:
+        return conn.execute("select to_char(created, 'YYYY-MM-DD') as day from users where user_id = %s",
+                            [user_id]).fetchone()["day"]
+
+
+def backdate_question(store: UserStore, message_id: int, day: str) -> None:
+    """Move a logged question to another day of the log."""
+    if isinstance(store, Store):
+        store.db["messages"].update(message_id, {"day": day})
+        return
+    with store.pool.connection() as conn:
+        conn.execute("update messages set day = %s where id = %s", [day, message_id])
+
+
+def utc_today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def test_both_backends_are_user_stores_with_the_protocols_signatures() -> None:
+    for backend in (Store, PostgresStore):
+        for name in ("profile", "update_profile", "asked_for_grade", "log_question", "last_question",
+                     "add_feedback", "add_comment", "question", "forget", "stats", "unanswered", "close"):
+            assert inspect.signature(getattr(backend, name)) == inspect.signature(getattr(UserStore, name)), name
+
+
+def test_each_backend_is_a_user_store(user_store: UserStore) -> None:
+    assert isinstance(user_store, UserStore)
+
+
+def test_user_creation_day_is_kept_when_the_user_comes_back(user_store: UserStore) -> None:
+    insert_user(user_store, 1, "ru", "2025-09-01")  # joined last autumn
+    user_store.update_profile(1, grade=9)
+    user_store.asked_for_grade(1)
+    user_store.log_question(1, "хочу стать сварщиком", "ru", "suggest", True, {})
+    assert created_day(user_store, 1) == "2025-09-01"
+    assert user_store.profile(1).grade == 9 and user_store.profile(1).lang == "ru"
+
+
+def test_a_new_user_gets_a_creation_day(user_store: UserStore) -> None:
+    before = utc_today()
+    user_store.log_question(3, "хочу стать поваром", "ru", "suggest", True, {})
+    user_store.update_profile(4, city="Астана")
+    assert created_day(user_store, 3) in (before, utc_today()) and created_day(user_store, 4) in (before, utc_today())
+
+
+def test_a_profile_keeps_only_the_fields_it_knows(user_store: UserStore) -> None:
+    assert user_store.profile(1) == Profile()
+    assert user_store.update_profile(1, lang="kk", favourite_colour="red") == Profile(lang="kk")
+    assert user_store.update_profile(1) == Profile(lang="kk")  # nothing to set: the profile as it is
+    assert user_store.update_profile(1, grade=11, city="Шымкент", interests="it,medicine") == Profile(
+        "kk", 11, "Шымкент", "it,medicine")
+    assert user_store.update_profile(1, grade=None, city=None) == Profile(lang="kk", interests="it,medicine")
+    assert user_store.profile(1) == Profile(lang="kk", interests="it,medicine")
+    assert user_store.profile(2) == Profile()
+
+
+def test_the_grade_is_asked_once_per_user(user_store: UserStore) -> None:
+    user_store.update_profile(1, lang="ru")
+    assert [user_store.asked_for_grade(1), user_store.asked_for_grade(1), user_store.asked_for_grade(2)] == [
+        False, True, False]
+    assert user_store.profile(1) == Profile(lang="ru") and user_store.asked_for_grade(2) is True
+
+
+def test_a_logged_question_reads_back_the_same(user_store: UserStore) -> None:
+    details = {"specialities": ["welding", "software"], "reason": "сварка", "score": 0.5, "city": None}
+    first = user_store.log_question(1, "хочу стать сварщиком " + "я" * 600, "ru", "suggest", True, details)
+    second = user_store.log_question(1, "а в Шымкенте?", "ru", "colleges", False, {})
+    assert second > first
+    row = user_store.question(1, first)
+    assert list(row) == ["id", "user_id", "day", "question", "lang", "intent", "answered", "details", "at"]
+    assert row["question"] == ("хочу стать сварщиком " + "я" * 600)[:500]
+    assert (row["id"], row["user_id"], row["day"], row["lang"], row["intent"]) == (first, 1, utc_today(), "ru",
+                                                                                  "suggest")
+    assert row["answered"] == 1 and type(row["answered"]) is int and isinstance(row["at"], float)
+    assert row["details"] == details and list(row["details"]) == list(details)  # key order kept
+    assert user_store.last_question(1)["question"] == "а в Шымкенте?" and user_store.last_question(1)["answered"] == 0
+    assert user_store.last_question(2) is None
 
 
 @pytest.mark.parametrize("message_id", [2 ** 63, -(2 ** 63) - 1, 10 ** 30])
-def test_a_vote_for_an_impossible_answer_id_is_not_stored(message_id: int) -> None:
-    store = memory_store()
-    store.log_question(1, "хочу стать сварщиком", "ru", "suggest", True, {})
-    assert store.add_feedback(1, message_id, 1) is False
-    assert store.stats()["feedback"] == {"up": 0, "down": 0, "comments": 0}
+def test_a_vote_for_an_impossible_answer_id_is_not_stored(user_store: UserStore, message_id: int) -> None:
+    user_store.log_question(1, "хочу стать сварщиком", "ru", "suggest", True, {})
+    assert user_store.add_feedback(1, message_id, 1) is False
+    assert user_store.question(1, message_id) is None
+    assert user_store.stats()["feedback"] == {"up": 0, "down": 0, "comments": 0}
 
 
-def test_a_vote_is_stored_for_the_users_own_answer_only() -> None:
-    store = memory_store()
-    mine = store.log_question(1, "хочу стать сварщиком", "ru", "suggest", True, {})
-    assert store.add_feedback(1, mine, 1) is True and store.add_feedback(2, mine, -1) is False
-    assert store.stats()["feedback"]["up"] == 1 and store.stats()["feedback"]["down"] == 0
+def test_a_vote_is_stored_for_the_users_own_answer_only(user_store: UserStore) -> None:
+    mine = user_store.log_question(1, "хочу стать сварщиком", "ru", "suggest", True, {})
+    assert user_store.add_feedback(1, mine, 1) is True and user_store.add_feedback(2, mine, -1) is False
+    assert user_store.add_feedback(1, mine + 1, -1) is False
+    assert user_store.stats()["feedback"]["up"] == 1 and user_store.stats()["feedback"]["down"] == 0
+    assert user_store.question(2, mine) is None and user_store.question(1, mine)["id"] == mine
+
+
+def test_a_comment_goes_with_the_latest_vote_or_stands_alone(user_store: UserStore) -> None:
+    user_store.add_comment(1, "без голоса")  # no vote yet: a comment of its own
+    answer = user_store.log_question(1, "хочу стать поваром", "ru", "suggest", True, {})
+    user_store.add_feedback(1, answer, -1)
+    user_store.add_comment(1, "не то " + "!" * 600)  # attached to the 👎
+    user_store.add_comment(1, "и ещё")  # that vote has a comment already: a new one
+    assert user_store.stats()["feedback"] == {"up": 0, "down": 1, "comments": 3}
+    user_store.add_feedback(1, answer, 1)
+    user_store.add_comment(1, "передумал")
+    assert user_store.stats()["feedback"] == {"up": 1, "down": 1, "comments": 4}
+
+
+def test_forget_removes_the_user_and_nobody_else(user_store: UserStore) -> None:
+    for user in (5, 6):
+        user_store.update_profile(user, lang="ru", city="Сатпаев", grade=9)
+        user_store.asked_for_grade(user)
+        answer = user_store.log_question(user, SECRET, "ru", "suggest", True, {"specialities": ["software"]})
+        user_store.log_question(user, "где учат на пилота", "ru", "suggest", False, {})
+        user_store.add_feedback(user, answer, 1)
+        user_store.add_comment(user, "спасибо")
+        user_store.add_comment(user, "ещё комментарий")
+    user_store.forget(5)
+    assert user_store.profile(5) == Profile() and user_store.last_question(5) is None
+    assert user_store.question(5, 1) is None and user_store.asked_for_grade(5) is False
+    assert user_store.profile(6) == Profile("ru", 9, "Сатпаев") and user_store.last_question(6)["user_id"] == 6
+    stats = user_store.stats()
+    assert (stats["users"], stats["questions"], stats["feedback"]) == (2, 2, {"up": 1, "down": 0, "comments": 2})
+    assert [row["question"] for row in user_store.unanswered()] == ["где учат на пилота"]
+
+
+def test_stats_count_days_answers_and_the_most_asked(user_store: UserStore) -> None:
+    assert user_store.stats() == {"users": 0, "questions": 0, "per_day": {}, "answered_share": 0.0, "top": [],
+                                  "top_unanswered": [], "feedback": {"up": 0, "down": 0, "comments": 0}}
+    asked = [("где учат на пилота", False), ("Хочу стать поваром ", True), ("кем стать", True),
+             ("хочу стать поваром", True), ("ГДЕ УЧАТ НА ПИЛОТА", False), ("хочу стать сварщиком", True),
+             ("мейірбике болғым келеді", True), ("МЕЙІРБИКЕ болғым келеді", True)]
+    ids = [user_store.log_question(i % 3, q, "ru", "suggest", answered, {}) for i, (q, answered) in enumerate(asked)]
+    for n, message_id in enumerate(ids):
+        backdate_question(user_store, message_id, f"2026-01-{n + 1:02d}")
+    stats = user_store.stats(top=3)
+    assert stats["users"] == 3 and stats["questions"] == 8 and stats["answered_share"] == 0.75
+    assert list(stats["per_day"].items()) == [(f"2026-01-{n:02d}", 1) for n in range(8, 1, -1)]  # newest 7 days
+    # Case and surrounding spaces fold (Kazakh letters too); ties keep the order of first asking.
+    assert stats["top"] == [("хочу стать поваром", 2), ("мейірбике болғым келеді", 2), ("кем стать", 1)]
+    assert stats["top_unanswered"] == [("где учат на пилота", 2)]
+    assert user_store.unanswered() == [
+        {"day": "2026-01-05", "lang": "ru", "intent": "suggest", "question": "ГДЕ УЧАТ НА ПИЛОТА"},
+        {"day": "2026-01-01", "lang": "ru", "intent": "suggest", "question": "где учат на пилота"}]
+
+
+def test_closing_twice_is_harmless(user_store: UserStore) -> None:
+    user_store.log_question(1, "хочу стать поваром", "ru", "suggest", True, {})
+    user_store.close()
+    user_store.close()
+
+
+def test_both_backends_answer_alike(sqlite_store: Store, postgres_store: PostgresStore) -> None:
+    def session(store: UserStore) -> list[Any]:
+        """A short life of the bot: every call, with what it returned ("at" is a time, so only its type)."""
+        seen: list[Any] = [store.profile(7), store.update_profile(7, lang="kk"), store.asked_for_grade(7),
+                           store.asked_for_grade(7)]
+        first = store.log_question(7, "мен бағдарламашы болғым келеді", "kk", "suggest", True, {"top": ["software"]})
+        second = store.log_question(8, "где учат на пилота", "ru", "suggest", False, {})
+        seen += [first, second, store.add_feedback(7, first, 1), store.add_feedback(7, second, 1)]
+        store.add_comment(7, "рахмет")
+        seen += [store.question(7, first), store.question(7, second), store.last_question(8), store.stats(),
+                 store.unanswered()]
+        store.forget(7)
+        seen += [store.profile(7), store.last_question(7), store.stats()]
+        return [{**s, "at": type(s["at"])} if isinstance(s, dict) and "at" in s else s for s in seen]
+
+    assert session(sqlite_store) == session(postgres_store)
 
 
 # --- migrations ----------------------------------------------------------------------------------------
