@@ -95,8 +95,9 @@ class Settings(BaseSettings):
     def _workers_have_shared_state(self) -> "Settings":
         """Workers share nothing but Redis and PostgreSQL, and take updates through one webhook address."""
         if self.scale.mode == "workers":
-            missing = [name for name, value in (("REDIS_URL", self.redis_url), ("DATABASE_URL", self.database_url))
-                       if value is None]
+            # Every worker must check the same secret: a generated one would differ from worker to worker.
+            missing = [name for name, value in (("REDIS_URL", self.redis_url), ("DATABASE_URL", self.database_url),
+                                                ("WEBHOOK_SECRET", self.webhook_secret)) if value is None]
             if missing:
                 raise ValueError(f"scale.mode workers needs {' and '.join(missing)} in the environment")
             if self.telegram.mode != "webhook":

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import hashlib
 import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
 from langchain_core.embeddings import Embeddings
+from redis.asyncio import Redis
 
 from advisor.advisor import Advisor
+from advisor.dialogue import EXPIRES_SECONDS
 from app.config import Settings, load_settings
 from bot.app import build_bot, build_dispatcher, register_commands
 from bot.monitoring import Health, Metrics
@@ -29,6 +38,11 @@ from embeddings.index import IndexHome, IndexUnavailable, Progress, ReindexRepor
 from embeddings.model import load_embeddings
 from embeddings.retriever import HybridRetriever
 from knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
+from storage.base import UserStore
+from storage.fsm import SqliteStorage
+from storage.limits import LocalRateLimiter, RateLimiter
+from storage.postgres import PostgresStore
+from storage.shared import Cluster, RedisRateLimiter, WorkerReport
 from storage.sqlite import Store
 
 log = logging.getLogger(__name__)
@@ -120,6 +134,69 @@ def build_store(settings: Settings) -> Store:
     return Store.open(settings.resolve(settings.storage.path))
 
 
+@dataclass
+class SharedState:
+    """Where users, FSM state, conversations and throttling live: one SQLite file, or Redis and PostgreSQL."""
+
+    store: UserStore
+    fsm_storage: BaseStorage
+    limiter: RateLimiter
+    cluster: Cluster | None = None
+    redis: Redis | None = None
+
+    async def close(self) -> None:
+        """Leave the cluster, then close the stores."""
+        if self.cluster is not None:
+            await self.cluster.stop()
+        await self.fsm_storage.close()
+        self.store.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def build_shared_state(settings: Settings) -> SharedState:
+    """One process keeps everything in its SQLite file; a worker shares Redis and PostgreSQL with the others."""
+    throttle = settings.throttle
+    if settings.scale.mode == "single":
+        store = build_store(settings)
+        return SharedState(store, SqliteStorage(store), LocalRateLimiter(throttle.messages, throttle.per_seconds))
+    assert settings.redis_url and settings.database_url, "the settings check both in workers mode"
+    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    # Quiz progress and conversations expire after a day of silence, like the conversation itself.
+    fsm = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix="kolledzh:fsm", with_bot_id=True, with_destiny=True,
+                                                            with_business_connection_id=True),
+                       state_ttl=EXPIRES_SECONDS, data_ttl=EXPIRES_SECONDS)
+    name = settings.scale.worker_name or f"{socket.gethostname()}-{os.getpid()}"
+    return SharedState(PostgresStore.open(settings.database_url.get_secret_value()), fsm,
+                       RedisRateLimiter(redis, throttle.messages, throttle.per_seconds),
+                       Cluster(redis, name, settings.scale.reload_timeout), redis)
+
+
+def knowledge_generation(kb: KnowledgeBase) -> str:
+    """A short fingerprint of the knowledge's content: workers with the same files report the same one."""
+    digest = hashlib.sha256()
+    for document in sorted(build_documents(kb), key=lambda d: d.id):
+        digest.update(f"{document.id}:{document.hash}\n".encode())
+    return digest.hexdigest()[:10]
+
+
+def reload_here(settings: Settings, advisor: Advisor, home: IndexHome, metrics: Metrics,
+                cluster: Cluster) -> Callable[[], Awaitable[WorkerReport]]:
+    """What a worker does on a /reload from any worker: validate, reindex and swap, then report."""
+    async def reload() -> WorkerReport:
+        try:
+            report = await asyncio.to_thread(reload_advisor, settings, advisor, home)
+        except KnowledgeError as exc:
+            return WorkerReport(cluster.name, False, knowledge_generation(advisor.kb), str(exc))
+        except Exception:  # the old knowledge keeps serving; the details go to this worker's log
+            log.exception("reload failed")
+            return WorkerReport(cluster.name, False, knowledge_generation(advisor.kb), "error: see the worker's log")
+        metrics.generation.inc()
+        return WorkerReport(cluster.name, True, knowledge_generation(advisor.kb),
+                            str(report or "index already up to date"))
+    return reload
+
+
 def _reload_report(settings: Settings, advisor: Advisor, home: IndexHome, progress: Progress) -> str:
     """Reload the knowledge for /reload and say what the reindex did."""
     return str(reload_advisor(settings, advisor, home, progress) or "index already up to date")
@@ -135,7 +212,7 @@ async def serve_bot(settings: Settings) -> None:
     stop_on_signals(stop)
     bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram, settings.flood, metrics)
     monitor = await start_monitoring(runtime) if settings.telegram.mode == "polling" else None
-    store = build_store(settings)
+    shared = build_shared_state(settings)
     home: IndexHome | None = None
     try:
         home = await asyncio.to_thread(lambda: build_home(settings, build_embeddings(settings)))
@@ -143,10 +220,12 @@ async def serve_bot(settings: Settings) -> None:
         metrics.generation.set(1)
         health.set("starting", records=sum(advisor.kb.counts().values()))
         dispatcher = build_dispatcher(
-            advisor=advisor, store=store, access=settings.access, throttle=settings.throttle,
-            i18n=build_i18n(settings.resolve(settings.storage.path).parent / "locales"),
-            reloader=partial(_reload_report, settings, advisor, home),
-            metrics=metrics)
+            advisor=advisor, store=shared.store, fsm_storage=shared.fsm_storage, limiter=shared.limiter,
+            i18n=build_i18n(settings.resolve(settings.storage.path).parent / "locales"), access=settings.access,
+            reloader=partial(_reload_report, settings, advisor, home), metrics=metrics, cluster=shared.cluster)
+        if shared.cluster is not None:
+            await shared.cluster.start(reload_here(settings, advisor, home, metrics, shared.cluster),
+                                       lambda: knowledge_generation(advisor.kb))
         await wait_for_bot_api(bot, stop, settings.telegram.startup_retry)
         await register_commands(bot)
         run = run_webhook if settings.telegram.mode == "webhook" else run_polling
@@ -155,7 +234,7 @@ async def serve_bot(settings: Settings) -> None:
         log.info("%s", exc)
     finally:
         await bot.session.close()
-        store.close()
+        await shared.close()
         if home is not None:
             home.close()
         if monitor is not None:

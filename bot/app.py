@@ -9,12 +9,13 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
 from aiogram.utils.i18n import ConstI18nMiddleware, I18n
 from aiogram.utils.token import TokenValidationError
 
 from advisor.advisor import Advisor
-from bot.config import AccessSettings, FloodSettings, TelegramSettings, ThrottleSettings
+from bot.config import AccessSettings, FloodSettings, TelegramSettings
 from bot.flood import FloodControl
 from bot.handlers import all_routers
 from bot.middlewares import (
@@ -26,8 +27,9 @@ from bot.middlewares import (
 from bot.monitoring import Metrics, UpdateMetricsMiddleware
 from bot.reloading import KnowledgeReloader, ReloadJob
 from bot.texts import t
-from storage.fsm import SqliteStorage
-from storage.sqlite import Store
+from storage.base import UserStore
+from storage.limits import RateLimiter
+from storage.shared import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +59,20 @@ def build_bot(token: str, telegram: TelegramSettings, flood: FloodSettings, metr
                        "@BotFather") from None
 
 
-def build_dispatcher(*, advisor: Advisor, store: Store, i18n: I18n, access: AccessSettings,
-                     throttle: ThrottleSettings, reloader: KnowledgeReloader,
-                     metrics: Metrics) -> Dispatcher:
-    """The Dispatcher with routers, middlewares and the shared objects injected into every handler."""
-    dispatcher = Dispatcher(storage=SqliteStorage(store), advisor=advisor, store=store, i18n=i18n, access=access,
-                            reload_job=ReloadJob(reloader),
-                            metrics=metrics)
+def build_dispatcher(*, advisor: Advisor, store: UserStore, fsm_storage: BaseStorage, limiter: RateLimiter,
+                     i18n: I18n, access: AccessSettings, reloader: KnowledgeReloader, metrics: Metrics,
+                     cluster: Cluster | None = None) -> Dispatcher:
+    """The Dispatcher with routers, middlewares and the shared objects injected into every handler.
+
+    One process passes its SQLite-backed FSM storage and its own limiter; a worker passes Redis-backed ones and
+    the cluster that carries /reload to every worker.
+    """
+    dispatcher = Dispatcher(storage=fsm_storage, advisor=advisor, store=store, i18n=i18n, access=access,
+                            reload_job=ReloadJob(reloader), metrics=metrics, cluster=cluster)
     dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     ConstI18nMiddleware(locale="ru", i18n=i18n).setup(dispatcher)  # every text names its language
     dispatcher.callback_query.outer_middleware(CallbackWithoutMessageMiddleware())
-    throttling = ThrottlingMiddleware(throttle.messages, throttle.per_seconds)
+    throttling = ThrottlingMiddleware(limiter)
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(UserContextMiddleware())
         observer.middleware(throttling)

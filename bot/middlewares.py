@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
-from cachetools import TTLCache
 
 from bot.texts import t
-from storage.sqlite import Store
+from storage.base import UserStore
+from storage.limits import RateLimiter
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -27,57 +24,31 @@ class UserContextMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        store: Store = data["store"]
+        store: UserStore = data["store"]
         profile = store.profile(user.id) if user else None
         data["profile"] = profile
         data["lang"] = (profile.lang if profile and profile.lang else "") or telegram_language(user)
         return await handler(event, data)
 
 
-@dataclass
-class _Recent:
-    """One user's latest update times and when they were last told to slow down."""
-
-    times: deque[float] = field(default_factory=deque)
-    warned_at: float = float("-inf")
-
-
 class ThrottlingMiddleware(BaseMiddleware):
-    """Takes at most `limit` updates per `period` seconds from each user; says once that the rest were not taken.
+    """Takes the updates the limiter allows; says once a period that the rest were not taken."""
 
-    State expires a period after a user's last update, so it stays as small as the set of active users.
-    """
-
-    def __init__(self, limit: int, period: float, max_users: int = 100_000):
-        self.limit = limit
-        self.period = period
-        self._users: TTLCache[int, _Recent] = TTLCache(maxsize=max_users, ttl=period, timer=time.monotonic)
-
-    def __len__(self) -> int:
-        """Users whose recent updates are remembered."""
-        self._users.expire()
-        return len(self._users)
+    def __init__(self, limiter: RateLimiter):
+        self.limiter = limiter
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None:
             return await handler(event, data)
-        now = time.monotonic()
-        recent = self._users.get(user.id) or _Recent()
-        while recent.times and now - recent.times[0] > self.period:
-            recent.times.popleft()
-        over = len(recent.times) >= self.limit
-        if not over:
-            recent.times.append(now)
-        self._users[user.id] = recent  # re-set on every update: the entry lives a period after the last one
-        if not over:
+        verdict = await self.limiter.hit(user.id)
+        if verdict.allowed:
             return await handler(event, data)
-        wait = max(1, round(self.period - (now - recent.times[0])))
+        notice = t("throttled", data.get("lang", "ru"), seconds=verdict.wait)
         if isinstance(event, CallbackQuery):  # a button must always be answered, or it keeps spinning
-            await event.answer(t("throttled", data.get("lang", "ru"), seconds=wait))
-        elif isinstance(event, Message) and now - recent.warned_at > self.period:
-            recent.warned_at = now
-            await event.answer(t("throttled", data.get("lang", "ru"), seconds=wait))
+            await event.answer(notice)
+        elif isinstance(event, Message) and verdict.tell:
+            await event.answer(notice)
         return None
 
 

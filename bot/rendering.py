@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import html
+from dataclasses import replace
 
+from aiogram.fsm.context import FSMContext
 from aiogram.types import MaybeInaccessibleMessageUnion, Message
 
 from advisor.advisor import Advisor
@@ -12,9 +14,10 @@ from advisor.answer import Answer
 from advisor.dialogue import Conversation
 from bot.keyboards import answer_keyboard
 from bot.monitoring import Metrics
-from storage.sqlite import Profile, Store
+from storage.base import Profile, UserStore
 
 TELEGRAM_LIMIT = 4096
+CONVERSATION = "conversation"  # the FSM destiny the conversation memory is kept under
 
 
 def to_html(answer: Answer) -> str:
@@ -54,13 +57,18 @@ def _close_tags(pieces: list[str]) -> list[str]:
     return fixed
 
 
-async def converse(advisor: Advisor, store: Store, chat_id: int, text: str, profile: Profile | None) -> Answer:
-    """Answer in the chat's conversation (persisted, so a follow-up survives a restart); the profile fills gaps."""
-    conversation = Conversation.from_json(store.conversation(chat_id))
+def conversation_of(state: FSMContext) -> FSMContext:
+    """The chat's conversation memory: kept by the same FSM storage as the quiz (SQLite or Redis), apart from it."""
+    return FSMContext(storage=state.storage, key=replace(state.key, destiny=CONVERSATION))
+
+
+async def converse(advisor: Advisor, memory: FSMContext, text: str, profile: Profile | None) -> Answer:
+    """Answer in the chat's conversation (persisted, so a follow-up survives a restart or reaches another worker)."""
+    conversation = Conversation.from_json(await memory.get_data())
     grade, city, interests = _profile_hints(profile)
     answer, conversation = await asyncio.to_thread(advisor.converse, text, conversation, grade, city, interests)
     if answer.intent != "crisis":  # nothing of a crisis message is kept
-        store.save_conversation(chat_id, conversation.to_json())
+        await memory.set_data(conversation.to_json())
     return answer
 
 
@@ -77,7 +85,7 @@ def _profile_hints(profile: Profile | None) -> tuple[int | None, str | None, tup
     return profile.grade, profile.city or None, tuple(i for i in profile.interests.split(",") if i)
 
 
-async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: Answer, store: Store, user_id: int,
+async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: Answer, store: UserStore, user_id: int,
                       lang: str, metrics: Metrics, shown: list[str] | None = None) -> int:
     """Log and count the question, then send the answer with its buttons under the last piece."""
     metrics.questions.labels("yes" if answer.answered else "no").inc()

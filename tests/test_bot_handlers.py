@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import TelegramMethod
 from aiogram.types import CallbackQuery, Chat, Message, PhotoSize, Update, User
 from sqlite_utils import Database
@@ -27,6 +28,8 @@ from embeddings.documents import build_documents
 from embeddings.index import reindex
 from embeddings.retriever import HybridRetriever
 from knowledge.loader import load_knowledge
+from storage.fsm import SqliteStorage
+from storage.limits import LocalRateLimiter
 from storage.sqlite import Store
 
 COUNSELLOR, ADMIN, USER = 7, 8, 9
@@ -70,8 +73,9 @@ def wired(tmp_path_factory: pytest.TempPathFactory):
                              throttle={"messages": 3, "per_seconds": 60})
     store = Store(Database(memory=True))
     i18n = build_i18n(tmp_path_factory.mktemp("locales"))
-    dispatcher = build_dispatcher(advisor=advisor, store=store, i18n=i18n, access=settings.access,
-                                  throttle=settings.throttle, reloader=lambda progress: "reloaded",
+    dispatcher = build_dispatcher(advisor=advisor, store=store, fsm_storage=SqliteStorage(store),
+                                  limiter=LocalRateLimiter(settings.throttle.messages, settings.throttle.per_seconds),
+                                  i18n=i18n, access=settings.access, reloader=lambda progress: "reloaded",
                                   metrics=Metrics())
     return dispatcher, advisor, store
 
@@ -118,7 +122,8 @@ async def test_a_throttled_button_press_is_still_answered(wired, bot: Bot) -> No
 def test_throttle_forgets_users_after_their_period() -> None:
     from bot.middlewares import ThrottlingMiddleware
 
-    throttle = ThrottlingMiddleware(limit=3, period=0.05)
+    limiter = LocalRateLimiter(limit=3, period=0.05)
+    throttle = ThrottlingMiddleware(limiter)
     event = message_update(1, "x").message
 
     async def handler(event, data):
@@ -131,9 +136,9 @@ def test_throttle_forgets_users_after_their_period() -> None:
 
     import asyncio
     asyncio.run(burst())
-    assert len(throttle) > 0
+    assert len(limiter) > 0
     time.sleep(0.1)
-    assert len(throttle) == 0
+    assert len(limiter) == 0
 
 
 async def test_profile_grade_refines_answers(wired, bot: Bot) -> None:
@@ -288,11 +293,15 @@ async def test_a_follow_up_continues_the_conversation_and_start_begins_anew(wire
     await dispatcher.feed_update(bot, message_update(113, "хочу стать медсестрой"))
     await dispatcher.feed_update(bot, message_update(113, "а в Караганде?"))
     assert "Карагандинский медицинский колледж" in bot.session.texts()[-1]
-    assert store.conversation(113)["focus"] == "nursing"
+    memory = StorageKey(bot.id, 113, 113, destiny="conversation")
+    assert (await dispatcher.storage.get_data(memory))["focus"] == "nursing"
     await dispatcher.feed_update(bot, message_update(113, "/start"))
-    assert store.conversation(113) is None
-    await dispatcher.feed_update(bot, message_update(113, "/forget"))
-    assert store.conversation(113) is None
+    assert await dispatcher.storage.get_data(memory) == {}
+    other = StorageKey(bot.id, 116, 116, destiny="conversation")  # a fresh user: 113 is near the throttle
+    await dispatcher.feed_update(bot, message_update(116, "хочу стать медсестрой"))
+    assert await dispatcher.storage.get_data(other) != {}
+    await dispatcher.feed_update(bot, message_update(116, "/forget"))
+    assert await dispatcher.storage.get_data(other) == {}
 
 
 async def test_a_vague_message_gets_the_quiz_and_quick_interests_not_a_random_list(wired, bot: Bot) -> None:

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import time
+from collections import Counter
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
@@ -21,7 +22,8 @@ from bot.monitoring import Metrics
 from bot.reloading import ReloadJob
 from bot.texts import t
 from knowledge.loader import KnowledgeError
-from storage.sqlite import Store
+from storage.base import UserStore
+from storage.shared import Cluster, WorkerReport
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
@@ -45,12 +47,34 @@ async def refuse(message: Message, command: CommandObject, lang: str) -> None:
 
 @router.message(Command("reload"), IsAdmin())
 async def reload(message: Message, reload_job: ReloadJob, advisor: Advisor, metrics: Metrics,
-                 lang: str) -> None:
+                 cluster: Cluster | None, lang: str) -> None:
     if reload_job.busy:
         await message.answer(t("reload_busy", lang))
         return
     status = await message.answer(t("reload_started", lang))
+    if cluster is not None:  # workers: every one of them validates and swaps, this one reports
+        reload_job.start(lambda: _reload_everywhere(status, cluster, lang))
+        return
     reload_job.start(lambda: _reload_in_background(status, reload_job, advisor, metrics, lang))
+
+
+async def _reload_everywhere(status: Message, cluster: Cluster, lang: str) -> None:
+    """Ask every live worker to reload, editing one message as their reports come in."""
+    async def show(reports: list[WorkerReport], expected: int, final: bool = False) -> None:
+        ok = [r for r in reports if r.ok]
+        generations = Counter(r.generation for r in ok)
+        lines = [t("reload_workers", lang, ok=len(ok), total=expected,
+                   generation=generations.most_common(1)[0][0] if generations else "—")]
+        lines += [t("reload_worker_failed", lang, worker=html.escape(r.worker),
+                    detail=html.escape(fit_message(r.detail, 600))) for r in reports if not r.ok]
+        if final and len(reports) < expected:
+            missing = sorted(set(await cluster.live_workers()) - {r.worker for r in reports})
+            lines.append(t("reload_workers_missing", lang, seconds=round(cluster.reload_timeout),
+                           missing=html.escape(", ".join(missing) or "?")))
+        await _edit(status, "\n".join(lines))
+
+    reports, expected = await cluster.reload_everywhere(on_report=show)
+    await show(reports, expected, final=True)
 
 
 async def _reload_in_background(status: Message, job: ReloadJob, advisor: Advisor, metrics: Metrics,
@@ -86,13 +110,13 @@ async def _edit(message: Message, text: str) -> None:
 
 
 @router.message(Command("stats"), IsAdmin())
-async def stats(message: Message, store: Store) -> None:
+async def stats(message: Message, store: UserStore) -> None:
     data = store.stats()
     await message.answer(f"<pre>{html.escape(json.dumps(data, ensure_ascii=False, indent=1))[:3900]}</pre>")
 
 
 @router.message(Command("unanswered"), IsAdmin())
-async def unanswered(message: Message, store: Store) -> None:
+async def unanswered(message: Message, store: UserStore) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["day", "lang", "intent", "question"])
     writer.writeheader()

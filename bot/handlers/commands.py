@@ -11,10 +11,10 @@ from advisor.advisor import Advisor
 from advisor.places import find_place
 from bot.keyboards import GradeChoice, MenuAction, Vote
 from bot.monitoring import Metrics
-from bot.rendering import ask_advisor, send_answer
+from bot.rendering import ask_advisor, conversation_of, send_answer
 from bot.texts import t
 from knowledge.vocabulary import label
-from storage.sqlite import Profile, Store
+from storage.base import Profile, UserStore
 
 router = Router(name=__name__)
 
@@ -26,7 +26,7 @@ COMMAND_QUESTIONS = {
 
 
 @router.message(Command("free", "admission"))
-async def topic_command(message: Message, command: CommandObject, advisor: Advisor, store: Store,
+async def topic_command(message: Message, command: CommandObject, advisor: Advisor, store: UserStore,
                         profile: Profile, metrics: Metrics, lang: str) -> None:
     question = COMMAND_QUESTIONS[command.command][lang]
     answer = await ask_advisor(advisor, f"{question} {command.args or ''}".strip(), profile)
@@ -34,7 +34,7 @@ async def topic_command(message: Message, command: CommandObject, advisor: Advis
 
 
 @router.callback_query(MenuAction.filter(F.route.in_({"free", "admission"})))
-async def topic_button(callback: CallbackQuery, callback_data: MenuAction, advisor: Advisor, store: Store,
+async def topic_button(callback: CallbackQuery, callback_data: MenuAction, advisor: Advisor, store: UserStore,
                        profile: Profile, metrics: Metrics, lang: str) -> None:
     await callback.answer()
     answer = await ask_advisor(advisor, COMMAND_QUESTIONS[callback_data.route][lang], profile)
@@ -42,7 +42,7 @@ async def topic_button(callback: CallbackQuery, callback_data: MenuAction, advis
 
 
 @router.message(Command("colleges"))
-async def colleges(message: Message, command: CommandObject, advisor: Advisor, store: Store, profile: Profile,
+async def colleges(message: Message, command: CommandObject, advisor: Advisor, store: UserStore, profile: Profile,
                    metrics: Metrics, lang: str) -> None:
     place = command.args or profile.city
     if not place:
@@ -53,7 +53,7 @@ async def colleges(message: Message, command: CommandObject, advisor: Advisor, s
 
 
 @router.message(Command("profile"))
-async def profile_command(message: Message, command: CommandObject, store: Store, profile: Profile,
+async def profile_command(message: Message, command: CommandObject, store: UserStore, profile: Profile,
                           lang: str) -> None:
     args = (command.args or "").strip()
     if args in ("9", "11"):
@@ -66,19 +66,19 @@ async def profile_command(message: Message, command: CommandObject, store: Store
 
 
 @router.callback_query(GradeChoice.filter(F.grade.in_({9, 11})))
-async def grade_button(callback: CallbackQuery, callback_data: GradeChoice, store: Store, lang: str) -> None:
+async def grade_button(callback: CallbackQuery, callback_data: GradeChoice, store: UserStore, lang: str) -> None:
     store.update_profile(callback.from_user.id, grade=callback_data.grade)
     await callback.answer(t("profile_saved", lang))
 
 
 @router.callback_query(Vote.filter(F.value.in_({1, -1})))
-async def vote(callback: CallbackQuery, callback_data: Vote, store: Store, lang: str) -> None:
+async def vote(callback: CallbackQuery, callback_data: Vote, store: UserStore, lang: str) -> None:
     saved = store.add_feedback(callback.from_user.id, callback_data.message_id, callback_data.value)
     await callback.answer(t("thanks" if saved else "stale", lang))
 
 
 @router.message(Command("feedback"))
-async def feedback(message: Message, command: CommandObject, store: Store, lang: str) -> None:
+async def feedback(message: Message, command: CommandObject, store: UserStore, lang: str) -> None:
     if not command.args:
         await message.answer(t("feedback_prompt", lang))
         return
@@ -87,7 +87,8 @@ async def feedback(message: Message, command: CommandObject, store: Store, lang:
 
 
 @router.message(Command("forget"))
-async def forget(message: Message, store: Store, state: FSMContext, lang: str) -> None:
+async def forget(message: Message, store: UserStore, state: FSMContext, lang: str) -> None:
     await state.clear()
+    await conversation_of(state).clear()
     store.forget(message.from_user.id)
     await message.answer(t("forgotten", lang))

@@ -11,14 +11,14 @@ from aiogram.types import Message
 
 from bot.config import AccessSettings
 from bot.texts import t
-from storage.sqlite import Store
+from storage.base import UserStore
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
 
 @router.message(Command("why"))
-async def why(message: Message, access: AccessSettings, store: Store, lang: str) -> None:
+async def why(message: Message, access: AccessSettings, store: UserStore, lang: str) -> None:
     user_id = message.from_user.id
     if user_id not in access.counsellors and user_id not in access.admins:
         log.warning("refused /why for user %s", user_id)

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from advisor.advisor import Advisor
 from bot.keyboards import grade_keyboard
 from bot.monitoring import Metrics
-from bot.rendering import converse, send_answer
+from bot.rendering import conversation_of, converse, send_answer
 from bot.texts import t
-from storage.sqlite import Profile, Store
+from storage.base import Profile, UserStore
 
 router = Router(name=__name__)
 
 
 @router.message(F.text)
-async def answer_question(message: Message, advisor: Advisor, store: Store, profile: Profile, metrics: Metrics,
-                          lang: str) -> None:
-    answer = await converse(advisor, store, message.chat.id, message.text, profile)
+async def answer_question(message: Message, advisor: Advisor, store: UserStore, profile: Profile, metrics: Metrics,
+                          state: FSMContext, lang: str) -> None:
+    answer = await converse(advisor, conversation_of(state), message.text, profile)
     await send_answer(message, answer, store, message.from_user.id, lang, metrics)
     if answer.city and not profile.city:  # a city the user named: remembered for later answers (/profile)
         store.update_profile(message.from_user.id, city=answer.city)

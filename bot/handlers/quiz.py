@@ -16,7 +16,7 @@ from bot.keyboards import QUIZ_ANSWERS, MenuAction, QuizAnswer, quiz_keyboard
 from bot.monitoring import Metrics
 from bot.rendering import send_answer
 from bot.texts import t
-from storage.sqlite import Profile, Store
+from storage.base import Profile, UserStore
 
 router = Router(name=__name__)
 
@@ -47,7 +47,7 @@ async def start_quiz_button(callback: CallbackQuery, state: FSMContext, lang: st
 
 @router.callback_query(QuizAnswer.filter())
 async def quiz_answer(callback: CallbackQuery, callback_data: QuizAnswer, state: FSMContext, advisor: Advisor,
-                      store: Store, profile: Profile, metrics: Metrics, lang: str) -> None:
+                      store: UserStore, profile: Profile, metrics: Metrics, lang: str) -> None:
     answers: list[str] = (await state.get_data()).get("answers", [])
     if (await state.get_state() != Quiz.answering.state or callback_data.step != len(answers)
             or callback_data.answer not in QUIZ_ANSWERS or (callback_data.answer == "back" and not answers)):

@@ -12,13 +12,13 @@ from bot.keyboards import SPEC_ACTIONS, InterestChoice, MoreAction, SpecAction
 from bot.monitoring import Metrics
 from bot.rendering import send_answer
 from bot.texts import t
-from storage.sqlite import Profile, Store
+from storage.base import Profile, UserStore
 
 router = Router(name=__name__)
 
 
 @router.callback_query(SpecAction.filter())
-async def speciality_button(callback: CallbackQuery, callback_data: SpecAction, advisor: Advisor, store: Store,
+async def speciality_button(callback: CallbackQuery, callback_data: SpecAction, advisor: Advisor, store: UserStore,
                             profile: Profile, metrics: Metrics, lang: str) -> None:
     answer = None
     if callback_data.action in SPEC_ACTIONS:
@@ -32,7 +32,7 @@ async def speciality_button(callback: CallbackQuery, callback_data: SpecAction, 
 
 
 @router.callback_query(MoreAction.filter())
-async def more_suggestions(callback: CallbackQuery, callback_data: MoreAction, advisor: Advisor, store: Store,
+async def more_suggestions(callback: CallbackQuery, callback_data: MoreAction, advisor: Advisor, store: UserStore,
                            profile: Profile, metrics: Metrics, lang: str) -> None:
     logged = store.question(callback.from_user.id, callback_data.message_id)
     if not logged or not logged["question"]:  # someone else's answer, a deleted one, or forged data
@@ -48,7 +48,7 @@ async def more_suggestions(callback: CallbackQuery, callback_data: MoreAction, a
 
 
 @router.callback_query(InterestChoice.filter(F.interest.in_(VAGUE_INTERESTS)))
-async def interest_button(callback: CallbackQuery, callback_data: InterestChoice, advisor: Advisor, store: Store,
+async def interest_button(callback: CallbackQuery, callback_data: InterestChoice, advisor: Advisor, store: UserStore,
                           profile: Profile, metrics: Metrics, lang: str) -> None:
     answer = await asyncio.to_thread(advisor.suggest_for_interests, {callback_data.interest: 1.0}, lang,
                                      profile.grade)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.keyboards import MenuAction, main_menu
+from bot.rendering import conversation_of
 from bot.texts import t
-from storage.sqlite import Store
+from storage.base import UserStore
 
 router = Router(name=__name__)
 
 
 @router.message(CommandStart())
-async def start(message: Message, lang: str, store: Store) -> None:
-    store.end_conversation(message.chat.id)  # /start begins a new conversation
+async def start(message: Message, lang: str, state: FSMContext) -> None:
+    await conversation_of(state).clear()  # /start begins a new conversation
     await message.answer(t("start", lang), reply_markup=main_menu(lang))
 
 
@@ -25,14 +27,14 @@ async def help_(message: Message, lang: str) -> None:
 
 
 @router.message(Command("lang"))
-async def switch_language(message: Message, lang: str, store: Store) -> None:
+async def switch_language(message: Message, lang: str, store: UserStore) -> None:
     new = "ru" if lang == "kk" else "kk"
     store.update_profile(message.from_user.id, lang=new)
     await message.answer(t("lang_set", new), reply_markup=main_menu(new))
 
 
 @router.callback_query(MenuAction.filter(F.route == "lang"))
-async def switch_language_button(callback: CallbackQuery, lang: str, store: Store) -> None:
+async def switch_language_button(callback: CallbackQuery, lang: str, store: UserStore) -> None:
     new = "ru" if lang == "kk" else "kk"
     store.update_profile(callback.from_user.id, lang=new)
     await callback.answer()
