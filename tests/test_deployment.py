@@ -222,12 +222,21 @@ def test_image_sets_only_real_settings_and_no_secrets(monkeypatch: pytest.Monkey
     settings_from(image_env(), monkeypatch)  # raises ConfigError on a value the settings refuse
 
 
-def test_image_config_file_is_the_copied_config_yaml() -> None:
-    config_file = image_env().get("CONFIG_FILE")
-    if config_file is None:
-        return  # the package's own config.yaml
-    copies = [i.args for i in dockerfile() if i.keyword in ("RUN", "COPY") and "config.yaml" in i.args]
-    assert any(config_file in args for args in copies), f"CONFIG_FILE={config_file}, but no config.yaml goes there"
+def test_image_puts_files_and_folders_where_its_settings_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths are absolute (relative ones would resolve inside site-packages), made by the build, and the folders
+    the bot writes belong to its user."""
+    settings = settings_from(image_env(), monkeypatch)
+    commands = [command for i in dockerfile() if i.keyword == "RUN" for command in shell_commands(i)]
+    commands += [shlex.split(i.args) for i in dockerfile() if i.keyword in ("COPY", "ADD")]
+    made = {PurePosixPath(word) for command in commands for word in command}
+    owned = {PurePosixPath(word) for command in commands if command[:1] == ["chown"] for word in command}
+    read = [PurePosixPath(image_env().get("CONFIG_FILE", "/")), PurePosixPath(settings.knowledge.path)]
+    written = [PurePosixPath(settings.embeddings.index_path), PurePosixPath(settings.storage.path.parent)]
+    for path in read + written:
+        assert path.is_absolute(), f"{path}: give the image absolute paths"
+        assert path in made, f"{path}: nothing in the Dockerfile puts it there"
+    for path in written:
+        assert path in owned, f"{path}: the bot writes there, chown it to the bot's user"
 
 
 def test_image_serves_the_webhook_offline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -346,6 +355,16 @@ def test_compose_keeps_the_workers_port_inside(monkeypatch: pytest.MonkeyPatch) 
     assert "ports" not in bot, "publishing the workers' port would make /metrics public"
     assert {int(str(port).split("/")[0]) for port in bot.get("expose", [])} == \
            {bot_settings(monkeypatch).telegram.webhook_port}
+
+
+def test_compose_mounts_the_knowledge_files_where_the_workers_read_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One folder of knowledge files for every worker, so that a /reload sees the same files everywhere."""
+    repository = settings_from({}, monkeypatch).knowledge.path
+    mounts = {parts[1]: parts[0] for parts in (str(v).split(":") for v in service(BOT_SERVICE).get("volumes", []))}
+    target = str(bot_settings(monkeypatch).knowledge.path)
+    assert target in mounts, f"mount the knowledge files at knowledge.path ({target})"
+    assert (ROOT / mounts[target]).resolve() == (ROOT / repository).resolve(), \
+        f"mount config.yaml's knowledge.path ({repository}), not {mounts[target]}"
 
 
 def test_compose_stop_grace_period_exceeds_shutdown_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
