@@ -106,20 +106,28 @@ class FakeTelegram:
 
     # --- what users do -------------------------------------------------------------------------
     def send_text(self, user_id: int, text: str, language_code: str = "ru") -> None:
-        self._push({"message": self._message(user_id, language_code, text=text)})
+        self._push(self.text_update(user_id, text, language_code))
+
+    def text_update(self, user_id: int, text: str, language_code: str = "ru") -> dict[str, Any]:
+        """An update carrying a text message, for polling or for POSTing to a webhook."""
+        return {"update_id": next(self._ids), "message": self._message(user_id, language_code, text=text)}
+
+    def press_update(self, user_id: int, data: str, message_id: int = 1, language_code: str = "ru") -> dict[str, Any]:
+        """An update carrying a button press under the bot's message `message_id`."""
+        message = self._message(user_id, language_code, text="…")
+        message["message_id"] = message_id
+        message["from"] = BOT_USER
+        return {"update_id": next(self._ids),
+                "callback_query": {"id": str(next(self._ids)), "chat_instance": "ci",
+                                   "from": self._user(user_id, language_code), "message": message, "data": data}}
 
     def send_sticker(self, user_id: int) -> None:
         sticker = {"file_id": "sticker-1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
                    "is_animated": False, "is_video": False}
-        self._push({"message": self._message(user_id, "ru", sticker=sticker)})
+        self._push({"update_id": next(self._ids), "message": self._message(user_id, "ru", sticker=sticker)})
 
     def press(self, user_id: int, data: str, message_id: int = 1, language_code: str = "ru") -> None:
-        message = self._message(user_id, language_code, text="…")
-        message["message_id"] = message_id
-        message["from"] = BOT_USER
-        self._push({"callback_query": {"id": str(next(self._ids)), "chat_instance": "ci",
-                                       "from": self._user(user_id, language_code), "message": message,
-                                       "data": data}})
+        self._push(self.press_update(user_id, data, message_id, language_code))
 
     def _user(self, user_id: int, language_code: str) -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": language_code}
@@ -130,7 +138,7 @@ class FakeTelegram:
 
     def _push(self, update: dict[str, Any]) -> None:
         with self._lock:
-            self._updates.append({"update_id": next(self._ids), **update})
+            self._updates.append(update)
 
     # --- what the bot does ---------------------------------------------------------------------
     def wait_for(self, predicate: Callable[[Sent], bool], timeout: float = 30.0, after: int = 0) -> Sent:
