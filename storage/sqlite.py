@@ -109,6 +109,15 @@ def m004_conversations(db: Database) -> None:
                                       if_not_exists=True)
 
 
+@_migration
+def m005_conversations_in_fsm_storage(db: Database) -> None:
+    """Conversations moved to the FSM storage (destiny 'conversation'), which Redis can share between workers.
+
+    A conversation expires after a day of silence anyway, so the old rows are dropped rather than copied.
+    """
+    db.table("conversations").drop(ignore=True)
+
+
 def _refuse_newer(db: Database) -> None:
     """Raise NewerDatabaseError when the database has schema changes this version does not know."""
     applied = [m.name for m in MIGRATIONS.applied(db)]
@@ -134,7 +143,7 @@ def _where(db: Database) -> str:
 class Store:
     """All persistent data; every query goes through sqlite-utils, so values are always parameters.
 
-    It is a UserStore (storage.base) and also keeps conversations and FSM state, for the single-process bot.
+    It is a UserStore (storage.base) and also keeps FSM state (quiz and conversations), for the single-process bot.
     """
 
     def __init__(self, db: Database):
@@ -252,29 +261,14 @@ class Store:
         rows = list(self.db["messages"].rows_where("id = ? and user_id = ?", [message_id, user_id]))
         return {**rows[0], "details": json.loads(rows[0]["details"] or "{}")} if rows else None
 
-    # --- conversation state ------------------------------------------------------------------------
-    def conversation(self, chat_id: int) -> dict[str, Any] | None:
-        """The stored conversation state of a chat, or None."""
-        rows = list(self.db["conversations"].rows_where("chat_id = ?", [chat_id]))
-        return json.loads(rows[0]["data"]) if rows else None
-
-    def save_conversation(self, chat_id: int, data: dict[str, Any]) -> None:
-        """Keep a chat's conversation state (the advisor decides when it expires)."""
-        self.db["conversations"].upsert({"chat_id": chat_id, "data": json.dumps(data, ensure_ascii=False),
-                                         "updated": time.time()}, pk="chat_id")
-
-    def end_conversation(self, chat_id: int) -> None:
-        """Forget a chat's conversation state (/start begins anew)."""
-        self.db["conversations"].delete_where("chat_id = ?", [chat_id])
-
     def forget(self, user_id: int) -> None:
         """Delete everything stored about the user, leaving no copy in the database file or its WAL."""
         with self.db.atomic():
             for table in ("users", "messages", "feedback"):
                 self.db[table].delete_where("user_id = ?", [user_id])
             # A private chat's id is the user's id: rows keyed by that chat are the user's too.
+            # That covers the conversation too: it is FSM data under the destiny 'conversation'.
             self.db["fsm"].delete_where("user_id = ? or chat_id = ?", [user_id, user_id])
-            self.db["conversations"].delete_where("chat_id = ?", [user_id])
         # The WAL still holds the pages as they were before the delete; write them back and empty it.
         self._checkpoint()
 
