@@ -97,32 +97,33 @@ def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Setti
     return load_settings()
 
 
-def cli_arguments(argv: list[str]) -> list[str]:
-    """The arguments given to the bot's CLI by a command line (the console script or python run_bot.py)."""
+def cli_arguments(argv: list[str]) -> list[str] | None:
+    """The arguments a command line gives the bot's CLI (the console script or python run_bot.py); None if it
+    runs something else."""
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
-    program = PurePosixPath(argv[0]).name
+    program = PurePosixPath(argv[0]).name if argv else ""
     if scripts.get(program) == "app.cli:main":
         return argv[1:]
     if re.fullmatch(r"python[0-9.]*", program) and len(argv) > 1 and PurePosixPath(argv[1]).name == "run_bot.py":
         return argv[2:]
-    pytest.fail(f"{argv} does not run the bot's command line")
+    return None
 
 
 def parse_cli(argv: list[str]) -> Any:
     """Parse with app/cli.py's own parser; argparse exits on what it does not know."""
     from app.cli import build_parser
 
+    arguments = cli_arguments(argv)
+    if arguments is None:
+        pytest.fail(f"{argv} does not run the bot's command line")
     try:
-        return build_parser().parse_args(cli_arguments(argv))
+        return build_parser().parse_args(arguments)
     except SystemExit:
         pytest.fail(f"{shlex.join(argv)}: not a command app/cli.py accepts")
 
 
 def runs_cli(argv: list[str]) -> bool:
-    if not argv:
-        return False
-    program = PurePosixPath(argv[0]).name
-    return program == "kolledzh-bot" or "run_bot.py" in argv[1:2]
+    return cli_arguments(argv) is not None
 
 
 def served_paths() -> set[str]:
