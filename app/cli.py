@@ -91,8 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = build_settings()
-        setup_logging(settings.log_level, [s.get_secret_value() for s in (settings.bot_token,
-                                                                         settings.webhook_secret) if s])
+        setup_logging(settings.log_level, settings.secrets())
         command = args.command or ("bot" if settings.bot_token else "console")
         return COMMANDS[command](settings, args)
     except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable, BadToken, StoreError,
@@ -201,6 +200,11 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.bot_token:
         print("error: set the BOT_TOKEN environment variable to run the Telegram bot", file=sys.stderr)
+        return 2
+    if settings.telegram.mode == "webhook" and not settings.telegram.webhook_url.startswith("https://"):
+        # An empty address would make setWebhook remove the webhook: the bot would then get nothing at all.
+        print("error: telegram.mode webhook needs telegram.webhook_url (TELEGRAM__WEBHOOK_URL), the public "
+              "https:// address Telegram sends updates to", file=sys.stderr)
         return 2
     limit_malloc_arenas()
     asyncio.run(serve_bot(settings))

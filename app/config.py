@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -91,6 +93,16 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
+    def secrets(self) -> list[str]:
+        """Every secret value the logs must never show: token, webhook secret, server addresses and passwords."""
+        values = [s.get_secret_value() for s in (self.bot_token, self.webhook_secret, self.redis_url,
+                                                 self.database_url) if s]
+        for url in (self.redis_url, self.database_url):
+            with suppress(ValueError):
+                if url and (password := urlsplit(url.get_secret_value()).password):
+                    values.append(password)
+        return values
+
     @model_validator(mode="after")
     def _workers_have_shared_state(self) -> "Settings":
         """Workers share nothing but Redis and PostgreSQL, and take updates through one webhook address."""
@@ -129,8 +141,11 @@ class _YamlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = Path(os.environ.get("CONFIG_FILE", DEFAULT_CONFIG_FILE))
+        named = os.environ.get("CONFIG_FILE")
+        path = Path(named or DEFAULT_CONFIG_FILE)
         if not path.exists():
+            if named:  # a file asked for by name and missing is a mistake, not "use the defaults"
+                raise ConfigError(f"CONFIG_FILE names {path}, which does not exist")
             return {}
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

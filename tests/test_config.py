@@ -58,3 +58,40 @@ def test_webhook_secret_comes_from_the_environment_and_must_suit_telegram(
     config_file.write_text("webhook_secret: abc\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="WEBHOOK_SECRET environment variable"):
         load_settings()
+
+
+def test_a_missing_config_file_named_by_config_file_is_an_error(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONFIG_FILE", str(tmp_path / "nowhere.yaml"))
+    with pytest.raises(ConfigError, match="nowhere.yaml, which does not exist"):
+        load_settings()
+
+
+def test_webhook_mode_needs_a_public_https_address(config_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("BOT_TOKEN", "123456:AAtoken-for-a-config-test-only")
+    monkeypatch.setenv("TELEGRAM__MODE", "webhook")
+    assert main(["bot"]) == 2
+    assert "TELEGRAM__WEBHOOK_URL" in capsys.readouterr().err
+
+
+def test_workers_need_redis_postgresql_a_shared_secret_and_a_webhook(config_file: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCALE__MODE", "workers")
+    with pytest.raises(ConfigError, match="REDIS_URL and DATABASE_URL and WEBHOOK_SECRET"):
+        load_settings()
+    monkeypatch.setenv("REDIS_URL", "redis://:redispass@127.0.0.1:6379/0")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:dbpass@127.0.0.1/kolledzh")
+    monkeypatch.setenv("WEBHOOK_SECRET", "shared-secret")
+    with pytest.raises(ConfigError, match="needs telegram.mode webhook"):
+        load_settings()
+    monkeypatch.setenv("TELEGRAM__MODE", "webhook")
+    monkeypatch.setenv("TELEGRAM__WEBHOOK_URL", "https://bot.example.kz/webhook")
+    settings = load_settings()
+    assert "redispass" not in repr(settings) and "dbpass" not in repr(settings)
+    assert {"redispass", "dbpass", "shared-secret"} <= set(settings.secrets())  # what the logs redact
+    config_file.write_text("database_url: postgresql://x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="DATABASE_URL environment variable"):
+        load_settings()
