@@ -10,9 +10,10 @@ from typing import Any, Callable
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+from aiohttp import ServerDisconnectedError
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,20 @@ class FloodControl(BaseRequestMiddleware):
 
     async def _send(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                     method: TelegramMethod[TelegramType], paced: bool) -> Response[TelegramType]:
+        reconnected = False
         for attempt in range(self.max_retries + 1):
             if paced:
                 await self.pace.wait()
             try:
                 return await make_request(bot, method)
+            except TelegramNetworkError as exc:
+                # Almost always a kept-alive connection the server closed just before the request went out:
+                # one retry on a fresh connection. (At worst a message arrives twice; a lost answer is worse.)
+                if reconnected or attempt == self.max_retries or not isinstance(exc.__cause__,
+                                                                                 ServerDisconnectedError):
+                    raise
+                reconnected = True
+                log.info("the Bot API closed an idle connection (%s): sending again", type(method).__name__)
             except TelegramRetryAfter as exc:
                 self.on_retry()
                 if attempt == self.max_retries:

@@ -48,3 +48,38 @@ async def test_other_chats_are_not_held_up_by_one_chat_waiting() -> None:
         await bot.session.close()
         server.stop()
     assert [s.text for s in server.sent] == ["goes through", "waits"]
+
+
+async def test_a_connection_the_server_closed_is_retried_once_other_network_errors_are_not() -> None:
+    from aiogram.exceptions import TelegramNetworkError
+    from aiogram.methods import SendMessage
+    from aiohttp import ClientConnectorError, ServerDisconnectedError
+
+    from bot.flood import FloodControl
+
+    def failing(*causes: BaseException):
+        calls = []
+
+        async def make_request(bot, method):
+            calls.append(method)
+            if len(calls) <= len(causes):
+                raise TelegramNetworkError(method=method, message="network") from causes[len(calls) - 1]
+            return "sent"
+        return make_request, calls
+
+    control = FloodControl(per_second=1000, max_retries=5)
+    method = SendMessage(chat_id=1, text="hi")
+    make_request, calls = failing(ServerDisconnectedError())
+    assert await control(make_request, None, method) == "sent" and len(calls) == 2
+    make_request, calls = failing(ServerDisconnectedError(), ServerDisconnectedError())
+    try:
+        await control(make_request, None, method)
+        raise AssertionError("a second disconnect must not be retried")
+    except TelegramNetworkError:
+        assert len(calls) == 2
+    make_request, calls = failing(ClientConnectorError.__new__(ClientConnectorError))
+    try:
+        await control(make_request, None, method)
+        raise AssertionError("an unreachable server is not retried here")
+    except TelegramNetworkError:
+        assert len(calls) == 1
