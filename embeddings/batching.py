@@ -54,11 +54,12 @@ def query_encoder(embeddings: Embeddings) -> QueryEncoder:
 
 @dataclass(eq=False)
 class _Request:
-    """One caller's question and, once its batch is encoded, its vector or the error."""
+    """One caller's question and, once its batch is encoded, its vector or the error. Changed under the lock."""
 
     text: str
     arrived: float
-    ready: threading.Event = field(default_factory=threading.Event)  # set when done, or when made leader
+    ready: threading.Event = field(default_factory=threading.Event)  # set when done, or when made a leader
+    leading: bool = False  # its caller is (to be) one of the leaders
     done: bool = False
     vector: list[float] | None = None
     error: BaseException | None = None
@@ -84,23 +85,26 @@ class BatchStats:
 class BatchingEmbeddings(Embeddings):
     """Query embeddings of concurrent callers encoded in shared batches; documents are passed straight through.
 
-    Thread-safe. `window` is in seconds; `encode_queries` encodes a list of questions with the query prefix
-    (by default chosen for the wrapped model by `query_encoder`).
+    Thread-safe. `window` is in seconds. At most `concurrency` batches are encoded at once: one keeps the encoder's
+    own threads for a batch, more let lone questions on an idle machine run side by side. `encode_queries` encodes
+    a list of questions with the query prefix (by default chosen for the wrapped model by `query_encoder`).
     """
 
-    def __init__(self, inner: Embeddings, window: float = 0.002, max_batch: int = 32,
+    def __init__(self, inner: Embeddings, window: float = 0.002, max_batch: int = 32, concurrency: int = 1,
                  encode_queries: QueryEncoder | None = None):
-        if window < 0 or max_batch < 1:
-            raise ValueError("window must be >= 0 and max_batch >= 1")
+        if window < 0 or max_batch < 1 or concurrency < 1:
+            raise ValueError("window must be >= 0, max_batch and concurrency >= 1")
         self.inner = inner
         self.window = window
         self.max_batch = max_batch
+        self.concurrency = concurrency
         self.stats = BatchStats()
         self._encode = encode_queries or query_encoder(inner)
         self._queue: deque[_Request] = deque()
         self._lock = threading.Lock()
-        self._arrived = threading.Condition(self._lock)  # only the leader waits on it, for a fuller batch
-        self._busy = False  # a leader exists: collecting or encoding. Invariant: a queued request means busy.
+        self._arrived = threading.Condition(self._lock)  # leaders wait on it for a fuller batch
+        # Leaders collecting or encoding. Invariant: while a request is queued, at least one leader exists.
+        self._leaders = 0
 
     @property
     def name(self) -> str:
@@ -117,29 +121,52 @@ class BatchingEmbeddings(Embeddings):
         with self._lock:
             self.stats.queries += 1
             self._queue.append(request)
-            lead = not self._busy
-            self._busy = True
-            self._arrived.notify()  # a leader waiting for a full batch counts again
-        if not lead:
-            request.ready.wait()  # until our batch is done, or the last leader hands the lead to us
-        if not request.done:
-            self._lead()  # a leader's own request is the oldest queued, so its batch includes it
+            self._arrived.notify_all()  # leaders waiting for a fuller batch count again
+            if self._leaders < self.concurrency:
+                self._leaders += 1
+                self._promote(request)
+        while True:
+            request.ready.wait()  # our batch is done, or we lead
+            with self._lock:
+                if request.done:
+                    if request.leading:  # made leader, but another leader's batch took the request first
+                        self._step_down(request)
+                    break
+                request.ready.clear()
+            self._lead(request)
         return request.result()
 
-    def _lead(self) -> None:
+    def _promote(self, request: _Request) -> None:
+        """Make a request's caller a leader; lock held."""
+        request.leading = True
+        request.ready.set()
+
+    def _step_down(self, request: _Request) -> None:
+        """A leader stops leading: the oldest waiting caller leads in its place, or there is one leader fewer."""
+        request.leading = False
+        for waiting in self._queue:  # possibly this very request, if no batch took it
+            if not waiting.leading:  # one promoted already but not awake yet must not get a second lead
+                self._promote(waiting)
+                return
+        self._leaders -= 1
+
+    def _lead(self, request: _Request) -> None:
         """Collect a batch, encode it, hand out the results and pass the lead on; always, whatever happens."""
-        batch = self._collect()
+        batch: list[_Request] = []
         try:
+            batch = self._collect()
             self._fill(batch)
         finally:
-            self._hand_over(batch)
+            self._hand_over(batch, request)
 
     def _collect(self) -> list[_Request]:
-        """The oldest queued requests, up to max_batch, once the window after the oldest has passed or it is full."""
+        """The oldest queued requests, up to max_batch, once the window after the oldest has passed or it is full.
+
+        Empty when other leaders took every request meanwhile.
+        """
         with self._lock:
-            deadline = self._queue[0].arrived + self.window
-            while len(self._queue) < self.max_batch:
-                left = deadline - time.monotonic()
+            while self._queue and len(self._queue) < self.max_batch:
+                left = self._queue[0].arrived + self.window - time.monotonic()
                 if left <= 0:
                     break
                 self._arrived.wait(left)
@@ -147,6 +174,8 @@ class BatchingEmbeddings(Embeddings):
 
     def _fill(self, batch: list[_Request]) -> None:
         """Encode the batch in one call (each distinct text once) and give every request its vector or the error."""
+        if not batch:
+            return
         texts = list(dict.fromkeys(r.text for r in batch))
         try:
             vectors = self._encode(texts)
@@ -164,15 +193,12 @@ class BatchingEmbeddings(Embeddings):
             self.stats.encoded += len(texts)
             self.stats.largest = max(self.stats.largest, len(batch))
 
-    def _hand_over(self, batch: list[_Request]) -> None:
-        """Wake the batch's callers, then make the oldest waiting caller the next leader (or stand down)."""
-        for request in batch:
-            if request.vector is None and request.error is None:  # only when the leader itself was interrupted
-                request.error = RuntimeError("the batch encoding this question was interrupted")
-            request.done = True
-            request.ready.set()
+    def _hand_over(self, batch: list[_Request], leader: _Request) -> None:
+        """Wake the batch's callers, then pass the lead on (or stand down)."""
         with self._lock:
-            if self._queue:
-                self._queue[0].ready.set()  # not done: its owner wakes up as the leader
-            else:
-                self._busy = False
+            for request in batch:
+                if request.vector is None and request.error is None:  # only when the leader itself was interrupted
+                    request.error = RuntimeError("the batch encoding this question was interrupted")
+                request.done = True
+                request.ready.set()
+            self._step_down(leader)

@@ -203,7 +203,37 @@ def test_many_threads_all_get_their_own_vectors() -> None:
         results = list(pool.map(batcher.embed_query, texts, timeout=WAIT * 3))
     assert results == [vector_of(t) for t in texts]
     assert sum(len(c) for c in encoder.calls) == 200 and all(len(c) <= 8 for c in encoder.calls)
-    assert queued(batcher) == 0 and not batcher._busy
+    assert queued(batcher) == 0 and batcher._leaders == 0
+
+
+@pytest.mark.parametrize("concurrency", [2, 3])
+def test_several_leaders_never_lose_a_question_or_a_lead(concurrency: int) -> None:
+    encoder = CountingEncoder()
+    batcher = BatchingEmbeddings(FakeModel(), window=0.0005, max_batch=4, concurrency=concurrency,
+                                 encode_queries=encoder)
+    texts = [f"вопрос {i}" for i in range(300)]
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        results = list(pool.map(batcher.embed_query, texts, timeout=WAIT * 3))
+    assert results == [vector_of(t) for t in texts]
+    assert sorted(t for c in encoder.calls for t in c) == sorted(texts) and all(len(c) <= 4 for c in encoder.calls)
+    assert queued(batcher) == 0 and batcher._leaders == 0
+
+
+def test_with_two_leaders_a_second_lone_question_does_not_wait_for_the_first_batch() -> None:
+    encoder = CountingEncoder()
+    batcher = BatchingEmbeddings(FakeModel(), window=0.0, concurrency=2, encode_queries=encoder)
+    encoder.release.clear()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        first = pool.submit(batcher.embed_query, "first")
+        wait_until(lambda: len(encoder.calls) == 1, "the first question is being encoded")
+        second = pool.submit(batcher.embed_query, "second")
+        wait_until(lambda: len(encoder.calls) == 2, "the second is encoded beside it")
+        third = pool.submit(batcher.embed_query, "third")  # both leaders busy: it waits for one of them
+        wait_until(lambda: queued(batcher) == 1, "the third queued")
+        encoder.release.set()
+        assert [f.result(WAIT) for f in (first, second, third)] == [vector_of(t) for t in ("first", "second", "third")]
+    assert encoder.calls == [["first"], ["second"], ["third"]]
+    assert batcher._leaders == 0
 
 
 def test_documents_pass_straight_through_and_the_name_is_the_models() -> None:
