@@ -447,6 +447,7 @@ class Driver:
         self.rng = rng
         self.cursor = server.mark()
         self.pending: dict[int, float] = {}  # user -> time the question was pushed
+        self.owed: dict[int, int] = {}  # user -> questions not replied to yet, timed out ones too
         self.latencies: list[float] = []
         self.timeline: list[tuple[float, float]] = []  # (time sent, latency)
         self.started = time.monotonic()
@@ -458,6 +459,7 @@ class Driver:
         """The user sends the next question."""
         self.send_text(user, self.next_question(), self.rng.choice(("ru", "kk")))
         self.pending[user] = time.monotonic()
+        self.owed[user] = self.owed.get(user, 0) + 1
         self.sent += 1
 
     def collect(self) -> list[int]:
@@ -469,6 +471,8 @@ class Driver:
         now = time.monotonic()
         for item in new:
             user = item.chat_id
+            if item.method == "sendMessage" and self.owed.get(user, 0) > 0:
+                self.owed[user] -= 1
             if item.method == "sendMessage" and user in self.pending:
                 pushed = self.pending.pop(user)
                 self.latencies.append(now - pushed)
@@ -492,6 +496,23 @@ class Driver:
             self.collect()
             time.sleep(0.005)
 
+    def settle(self, quiet: float = REPLY_TIMEOUT) -> None:
+        """Wait until the bot has replied to every question, late ones too, so the next run starts on an idle bot.
+
+        Gives up when no reply came for `quiet` seconds (a question the bot never answers).
+        """
+        started = last = time.monotonic()
+        owed = sum(self.owed.values())
+        while owed and time.monotonic() - last < quiet:
+            self.collect()
+            left = sum(self.owed.values())
+            if left < owed:
+                owed, last = left, time.monotonic()
+            time.sleep(0.05)
+        if time.monotonic() - started > 1 or owed:
+            print(f"  after the run the bot still had replies due: waited {time.monotonic() - started:.0f} s"
+                  + (f", {owed} never came" if owed else ""), flush=True)
+
 
 @dataclass
 class Run:
@@ -507,14 +528,17 @@ class Run:
         return Driver(self.server, self.bot.send_text, self.next_question, self.rng)
 
 
-def warm_up(run: Run, messages: int = 20) -> None:
-    """A few questions one after another, so that the runs measure a bot that has answered before."""
+def warm_up(run: Run, rate: float = 10, seconds: float = 10) -> None:
+    """Questions at a modest rate for a while, not measured: the runs then measure a bot that has answered before."""
     driver = run.driver()
-    for user in range(90_000, 90_000 + messages):
-        driver.send(user)
-        while driver.pending:
-            driver.collect()
-            time.sleep(0.005)
+    users = itertools.count(90_000)
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        driver.send(next(users))
+        time.sleep(1 / rate)
+        driver.collect()
+    driver.drain()
+    driver.settle()
 
 
 def realistic_run(run: Run, users: int, per_user: int) -> None:
@@ -539,6 +563,7 @@ def realistic_run(run: Run, users: int, per_user: int) -> None:
     took = time.monotonic() - started
     peak = max(sum(sends_per_second.get(s + k, 0) for k in range(10)) / 10 for s in sends_per_second)
     report("realistic", driver, took, peak)
+    driver.settle()
 
 
 def rate_run(run: Run, rate: float, seconds: float, users: int) -> None:
@@ -547,9 +572,12 @@ def rate_run(run: Run, rate: float, seconds: float, users: int) -> None:
     pool = itertools.cycle(range(30_000, 30_000 + users))
     started = time.monotonic()
     next_send = started
-    while time.monotonic() - started < seconds:
+    overloaded = False
+    while time.monotonic() - started < seconds and not overloaded:
         now = time.monotonic()
-        while next_send <= now:
+        # Ten seconds of questions waiting: far past any acceptable p95, and the queue only grows from here.
+        overloaded = len(driver.pending) > rate * 10
+        while next_send <= now and not overloaded:
             user = next(pool)
             for _ in range(users):  # at most one question per user in flight, as a person waits for the reply
                 if user not in driver.pending:
@@ -559,8 +587,13 @@ def rate_run(run: Run, rate: float, seconds: float, users: int) -> None:
             next_send += run.rng.expovariate(rate)
         driver.collect()
         time.sleep(max(0.0, min(0.002, next_send - time.monotonic())))
+    sending = time.monotonic() - started
     driver.drain()
-    report(f"rate {rate:g}/s", driver, time.monotonic() - started, driver.sent / seconds)
+    report(f"rate {rate:g}/s", driver, time.monotonic() - started, driver.sent / sending)
+    if overloaded:
+        print(f"  overloaded: stopped sending after {sending:.0f} s, with over {rate * 10:.0f} questions waiting",
+              flush=True)
+    driver.settle()
 
 
 def saturation_run(run: Run, users: int, seconds: float) -> None:
@@ -578,6 +611,7 @@ def saturation_run(run: Run, users: int, seconds: float) -> None:
     report("saturation", driver, took, driver.sent / seconds)
     print(f"  saturation rate: {answered_in_time / seconds:.1f} msg/s answered during the {seconds:g} s of sending",
           flush=True)
+    driver.settle()
 
 
 def report(name: str, driver: Driver, took: float, offered: float) -> None:
