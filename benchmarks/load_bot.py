@@ -18,8 +18,8 @@ Prints offered and achieved messages per second, p50/p95/p99 time from update to
 cache and encoder batches. Everything runs on 127.0.0.1; each run stops by itself.
 
 The bot is started by a launcher (LAUNCHERS, --launcher): a function that starts the bot process(es) against the
-fake server and returns their pids, how to deliver an update and how to stop them. Only `polling` (one process) is
-here; a launcher of webhook workers can be added beside it.
+fake server and returns their pids, how to deliver an update and how to stop them: `polling` (one process) or
+`workers` (two webhook workers sharing Redis and PostgreSQL, the script playing the proxy).
 """
 
 from __future__ import annotations
@@ -286,7 +286,14 @@ def launch_polling_bot(server: FakeTelegram, env: dict[str, str]) -> RunningBot:
     return RunningBot([process.pid], [], server.send_text, lambda: stop_process(process))
 
 
-LAUNCHERS: dict[str, Launcher] = {"polling": launch_polling_bot}
+def launch_two_workers(server: FakeTelegram, env: dict[str, str]) -> RunningBot:
+    """Two webhook workers on real Redis and PostgreSQL (benchmarks/workers_launcher.py), updates round robin."""
+    from workers_launcher import launch_webhook_workers
+
+    return RunningBot(*launch_webhook_workers(server, env, instrumented_bot_command(), count=2))
+
+
+LAUNCHERS: dict[str, Launcher] = {"polling": launch_polling_bot, "workers": launch_two_workers}
 
 
 # --- counters inside the bot process ------------------------------------------------------------------------------

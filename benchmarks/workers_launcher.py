@@ -1,0 +1,114 @@
+"""Launcher of N webhook workers for benchmarks/load_bot.py: real Redis and PostgreSQL, the load script as the proxy.
+
+Each worker gets its own copy of the search index; all share one Redis database and one fresh PostgreSQL
+database (dropped at the end). Updates are POSTed round robin to the workers, as the reverse proxy in
+compose.yaml spreads them; each POST returns once its update is handled, so a pool of threads sends them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+from redis import Redis
+
+ROOT = Path(__file__).resolve().parent.parent
+SendText = Callable[[int, str, str], None]
+
+
+def services(action: str) -> dict[str, str]:
+    """Start or stop Redis and PostgreSQL from .ci/services for this process (running ones are shared)."""
+    exported = subprocess.run([str(ROOT / ".ci" / "services"), action, "--for", str(os.getpid())], check=True,
+                              capture_output=True, text=True).stdout
+    return dict(re.findall(r"export (\w+)=(\S+)", exported))
+
+
+def launch_webhook_workers(server, env: dict[str, str], command: list[str], count: int = 2  # noqa: ANN001
+                           ) -> tuple[list[int], list[str], SendText, Callable[[], None]]:
+    """Start `count` workers; returns their pids, webhook addresses, how to deliver a message, how to stop."""
+    from fake_telegram import stop_process  # the tests' helper, on the path load_bot.py sets
+
+    servers = services("start")
+    database = f"kolledzh_load_{secrets.token_hex(4)}"
+    with psycopg.connect(servers["TEST_DATABASE_URL"], autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    database_url = re.sub(r"/[^/]*$", f"/{database}", servers["TEST_DATABASE_URL"])
+    redis_url = servers["TEST_REDIS_URL"].rsplit("/", 1)[0] + "/9"
+    Redis.from_url(redis_url).flushdb()
+    secret = secrets.token_urlsafe(24)
+    work = Path(env["STORAGE__PATH"]).parent
+    index = Path(env.get("EMBEDDINGS__INDEX_PATH", ROOT / "var" / "index"))
+    processes: list[subprocess.Popen] = []
+    ports: list[int] = []
+    for n in range(count):
+        folder = work / f"worker-{n}"
+        shutil.copytree(index, folder / "index")
+        ports.append(_free_port())
+        processes.append(subprocess.Popen(command, cwd=ROOT, env={
+            **env, "TELEGRAM__MODE": "webhook", "TELEGRAM__WEBHOOK_URL": "https://bot.example.kz/webhook",
+            "TELEGRAM__WEBHOOK_PORT": str(ports[-1]), "MONITORING__ENABLED": "true",
+            "EMBEDDINGS__INDEX_PATH": str(folder / "index"), "STORAGE__PATH": str(folder / "bot.sqlite3"),
+            "SCALE__MODE": "workers", "SCALE__WORKER_NAME": f"w{n}", "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url, "WEBHOOK_SECRET": secret}))
+    pool = ThreadPoolExecutor(max_workers=128, thread_name_prefix="proxy")
+
+    def stop() -> None:
+        for process in processes:
+            stop_process(process)
+        pool.shutdown(wait=False, cancel_futures=True)
+        with psycopg.connect(servers["TEST_DATABASE_URL"], autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        services("stop")
+
+    try:
+        for port in ports:
+            _wait_ready(port)
+    except BaseException:
+        stop()
+        raise
+    next_port = itertools.cycle(ports).__next__
+
+    def send_text(user: int, text: str, lang: str) -> None:
+        update = server.text_update(user, text, lang)
+        pool.submit(_post, next_port(), update, secret)
+
+    return [p.pid for p in processes], [f"http://127.0.0.1:{p}/webhook" for p in ports], send_text, stop
+
+
+def _post(port: int, update: dict, secret: str) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", json.dumps(update).encode(),
+                                     {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        response.read()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_ready(port: int, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
+                if json.loads(health.read())["status"] == "ready":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the worker on port {port} did not become ready in {timeout:.0f} s")
