@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from app.config import load_settings
+from app.config import EmbeddingSettings, load_settings
 from app.wiring import build_embeddings
 from embeddings.batching import BatchingEmbeddings, query_encoder
 from embeddings.model import model_name
@@ -274,3 +274,15 @@ def test_wiring_batches_by_default_and_a_zero_window_turns_it_off(monkeypatch: p
     assert isinstance(batched, BatchingEmbeddings)
     assert (batched.window, batched.max_batch) == (0.003, 16)
     assert isinstance(build_embeddings(load_settings(embeddings={"batch_window_ms": 0})), FakeModel)
+
+
+async def test_the_bot_gives_the_advisor_threads_enough_for_a_full_batch() -> None:
+    import asyncio
+
+    from bot.app import ADVISOR_THREADS, use_advisor_threads
+
+    assert ADVISOR_THREADS >= EmbeddingSettings().max_batch
+    await use_advisor_threads()
+    # All of them blocked at once: with asyncio's default pool (cores + 4) the barrier would time out.
+    barrier = threading.Barrier(ADVISOR_THREADS, timeout=WAIT)
+    await asyncio.gather(*(asyncio.to_thread(barrier.wait) for _ in range(ADVISOR_THREADS)))
