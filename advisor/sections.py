@@ -197,37 +197,34 @@ class Writer:
     def answer(self, question: str, intent: str, sections: list[Section],
                specialities: list[SpecialitySuggestion] | None = None, answered: bool = True) -> Answer:
         """The answer from its sections: the text fitted to one screen, then the sources it cites."""
-        cited: dict[str, float] = {}
-        colleges: list[College] = []
-        for section in sections:
-            for rid, score in section.cited.items():
-                cited[rid] = max(score, cited.get(rid, score))
-            colleges += [c for c in section.colleges if c not in colleges]
+        whole = join(*sections)
         # Colleges answers cite the colleges first: they are what was asked for.
-        college_ids = {c.id for c in colleges}
-        order = sorted(cited, key=lambda rid: 0 if intent == "colleges" and rid in college_ids else 1)
+        college_ids = {c.id for c in whole.colleges}
+        order = sorted(whole.cited, key=lambda rid: 0 if intent == "colleges" and rid in college_ids else 1)
         records = [record for rid in order if (record := self.kb.get(rid))]
-        sources = [source_ref(record, cited[record.id]) for record in records]
-        text = fit_message("\n".join(s.text for s in sections))
+        sources = [source_ref(record, whole.cited[record.id]) for record in records]
+        text = fit_message(whole.text)
         if sources and answered:
             shown = list(dict.fromkeys(citation(record, self.lang) for record in records))[:MAX_SOURCES_SHOWN]
             text += f"\n\n{phrase('sources', self.lang)}: " + "; ".join(shown)
         return Answer(
             question=question, lang=self.lang, intent=intent, answer=text, specialities=specialities or [],
-            colleges=[CollegeSuggestion(c.id, c.name, c.city, c.region, c.specialities) for c in colleges],
+            colleges=[CollegeSuggestion(c.id, c.name, c.city, c.region, c.specialities) for c in whole.colleges],
             programmes=[ProgrammeSuggestion(r.id, title(r, self.lang)) for r in records if isinstance(r, Programme)],
             sources=sources, grade=self.grade, city=self.place.label("ru") if self.place else "",
             answered=answered)
 
 
 def join(*sections: Section, separator: str = "\n") -> Section:
-    """Sections one after the other, as one section citing what each cites."""
+    """Sections one after the other, as one section citing what each cites (a record cited twice keeps its first
+    place and its best score) and listing each college once."""
     cited: dict[str, float] = {}
+    colleges: dict[str, College] = {}
     for section in sections:
         for rid, score in section.cited.items():
-            cited.setdefault(rid, score)
-    return Section(separator.join(s.text for s in sections), cited,
-                   [c for s in sections for c in s.colleges])
+            cited[rid] = max(score, cited.get(rid, score))
+        colleges.update((c.id, c) for c in section.colleges if c.id not in colleges)
+    return Section(separator.join(s.text for s in sections), cited, list(colleges.values()))
 
 
 def _scores(specialities: list[SpecialitySuggestion]) -> dict[str, float]:
