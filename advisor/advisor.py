@@ -74,7 +74,8 @@ class Advisor:
             notes.append(phrase("too_long", lang or state.detector.detect(cleaned), limit=self.max_chars))
         if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
-        if SALARY.search(folded_text(cleaned)) and not STIPEND.search(folded_text(cleaned)):
+        folded = folded_text(cleaned)
+        if SALARY.search(folded) and not STIPEND.search(folded):
             # No sourced salary figures: say so and where to look. A stipend («стипендию платят?») is sourced.
             detected = lang or state.detector.detect(cleaned)
             return Answer(question=text, lang=detected, intent="salary", answer=phrase("salary_unknown", detected),

@@ -43,6 +43,7 @@ class Composer:
         self.q = question
         self.top_k = top_k
         self.relevance = Relevance.of(question.text)
+        self.folded = folded_text(question.text)  # what the word patterns below are matched on
         self.write = Writer(kb, question.lang, question.grade, question.place)
 
     def compose(self) -> Answer:
@@ -50,7 +51,7 @@ class Composer:
         intent = self.q.intent or self._intent_from_records()
         if intent == "greeting":
             return self._answer(intent, [Section(phrase("greeting", self.q.lang))])
-        if DORMITORY.search(folded_text(self.q.text)):
+        if DORMITORY.search(self.folded):
             return self._dormitory()
         if intent in ("free", "colleges", "suggest", "faq", "admission") and (named := self._named_record()):
             if isinstance(named, Programme):
@@ -109,8 +110,7 @@ class Composer:
 
     def _named_record(self) -> Programme | Faq | None:
         """The one programme or question the message names by its own name («Жас маман», «ЕНТ»), if any."""
-        text = folded_text(self.q.text)
-        named = [rid for rid, pattern in NAMED_RECORDS.items() if pattern.search(text)]
+        named = [rid for rid, pattern in NAMED_RECORDS.items() if pattern.search(self.folded)]
         record = self.kb.get(named[0]) if len(named) == 1 else None
         return record if isinstance(record, (Programme, Faq)) else None
 
@@ -129,7 +129,7 @@ class Composer:
         return self._speciality_card(specialities[0]) if specialities else self._faq()
 
     def _speciality_card(self, suggestion: SpecialitySuggestion) -> Answer:
-        card = self.write.speciality_card(suggestion, length_first=bool(ASKS_LENGTH.search(folded_text(self.q.text))))
+        card = self.write.speciality_card(suggestion, length_first=bool(ASKS_LENGTH.search(self.folded)))
         sections = [card, self._blank_line(self.write.colleges([suggestion.id]))]
         return self._answer("speciality", sections, [suggestion])
 
