@@ -185,19 +185,18 @@ def reload_here(settings: Settings, advisor: Advisor, home: IndexHome, metrics: 
     """What a worker does on a /reload from any worker: validate, reindex and swap, then report."""
     async def reload() -> WorkerReport:
         try:
-            report = await asyncio.to_thread(reload_advisor, settings, advisor, home)
+            ok, detail = True, await asyncio.to_thread(_reload_report, settings, advisor, home)
+            metrics.generation.inc()
         except KnowledgeError as exc:
-            return WorkerReport(cluster.name, False, knowledge_generation(advisor.kb), str(exc))
+            ok, detail = False, str(exc)
         except Exception:  # the old knowledge keeps serving; the details go to this worker's log
             log.exception("reload failed")
-            return WorkerReport(cluster.name, False, knowledge_generation(advisor.kb), "error: see the worker's log")
-        metrics.generation.inc()
-        return WorkerReport(cluster.name, True, knowledge_generation(advisor.kb),
-                            str(report or "index already up to date"))
+            ok, detail = False, "error: see the worker's log"
+        return WorkerReport(cluster.name, ok, knowledge_generation(advisor.kb), detail)
     return reload
 
 
-def _reload_report(settings: Settings, advisor: Advisor, home: IndexHome, progress: Progress) -> str:
+def _reload_report(settings: Settings, advisor: Advisor, home: IndexHome, progress: Progress | None = None) -> str:
     """Reload the knowledge for /reload and say what the reindex did."""
     return str(reload_advisor(settings, advisor, home, progress) or "index already up to date")
 
@@ -225,7 +224,7 @@ async def serve_bot(settings: Settings) -> None:
             reloader=partial(_reload_report, settings, advisor, home), metrics=metrics, cluster=shared.cluster)
         if shared.cluster is not None:
             await shared.cluster.start(reload_here(settings, advisor, home, metrics, shared.cluster),
-                                       lambda: knowledge_generation(advisor.kb))
+                                       knowledge_generation(advisor.kb))
         await wait_for_bot_api(bot, stop, settings.telegram.startup_retry)
         await register_commands(bot)
         run = run_webhook if settings.telegram.mode == "webhook" else run_polling

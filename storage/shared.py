@@ -76,15 +76,16 @@ class Cluster:
         self.redis = redis
         self.name = name
         self.reload_timeout = reload_timeout
+        self.generation = ""  # the knowledge generation this worker serves, sent with every heartbeat
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self, reload: Reload, generation: Callable[[], str]) -> None:
-        """Announce this worker and listen for reloads until `stop`."""
-        await self._beat(generation())
+    async def start(self, reload: Reload, generation: str) -> None:
+        """Announce this worker, on the knowledge generation it serves, and listen for reloads until `stop`."""
+        self.generation = generation
+        await self._beat()
         pubsub = self.redis.pubsub()
         await pubsub.subscribe(f"{PREFIX}:reload")
-        self._tasks = [asyncio.create_task(self._heartbeat(generation)),
-                       asyncio.create_task(self._listen(pubsub, reload))]
+        self._tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._listen(pubsub, reload))]
 
     async def stop(self) -> None:
         """Stop listening and leave the list of live workers at once."""
@@ -125,15 +126,15 @@ class Cluster:
             await asyncio.sleep(0.25)
         return reports, expected
 
-    async def _beat(self, generation: str) -> None:
-        entry = json.dumps({"at": time.time(), "generation": generation})
+    async def _beat(self) -> None:
+        entry = json.dumps({"at": time.time(), "generation": self.generation})
         await self.redis.hset(f"{PREFIX}:workers", self.name, entry)
 
-    async def _heartbeat(self, generation: Callable[[], str]) -> None:
+    async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
-                await self._beat(generation())
+                await self._beat()
             except Exception:  # Redis away for a moment: the next beat tries again
                 log.warning("heartbeat to Redis failed", exc_info=True)
 
@@ -149,7 +150,8 @@ class Cluster:
                     pipe.hset(key, self.name, json.dumps(asdict(report)))
                     pipe.expire(key, REPORT_KEPT_SECONDS)
                     await pipe.execute()
-                await self._beat(report.generation)
+                self.generation = report.generation  # the knowledge this worker serves from now on
+                await self._beat()
 
 
 def _text(value: bytes | str) -> str:

@@ -49,8 +49,8 @@ def _reporting(name: str, generation: str, ok: bool = True):
 
 async def test_a_reload_from_one_worker_reaches_every_live_worker(redis: Redis) -> None:
     a, b = Cluster(redis, "a", reload_timeout=10), Cluster(redis, "b", reload_timeout=10)
-    await a.start(_reporting("a", "new"), lambda: "old")
-    await b.start(_reporting("b", "new"), lambda: "old")
+    await a.start(_reporting("a", "new"), "old")
+    await b.start(_reporting("b", "new"), "old")
     seen: list[int] = []
 
     async def on_report(reports: list[WorkerReport], expected: int) -> None:
@@ -71,8 +71,8 @@ async def test_a_reload_from_one_worker_reaches_every_live_worker(redis: Redis) 
 
 async def test_a_worker_that_keeps_the_old_knowledge_says_why(redis: Redis) -> None:
     a, b = Cluster(redis, "a", reload_timeout=10), Cluster(redis, "b", reload_timeout=10)
-    await a.start(_reporting("a", "new"), lambda: "old")
-    await b.start(_reporting("b", "old", ok=False), lambda: "old")
+    await a.start(_reporting("a", "new"), "old")
+    await b.start(_reporting("b", "old", ok=False), "old")
     try:
         reports, expected = await a.reload_everywhere()
     finally:
@@ -84,7 +84,7 @@ async def test_a_worker_that_keeps_the_old_knowledge_says_why(redis: Redis) -> N
 
 async def test_a_silent_worker_is_waited_for_until_the_timeout_and_a_dead_one_not_at_all(redis: Redis) -> None:
     a = Cluster(redis, "a", reload_timeout=1.5)
-    await a.start(_reporting("a", "new"), lambda: "old")
+    await a.start(_reporting("a", "new"), "old")
     # "hung" beat a moment ago but does not listen; "dead" beat long ago.
     await redis.hset(f"{PREFIX}:workers", mapping={
         "hung": json.dumps({"at": time.time(), "generation": "old"}),
@@ -108,7 +108,7 @@ async def test_reload_requests_do_not_mix(redis: Redis) -> None:
         calls.append(secrets.token_hex(2))
         return WorkerReport("a", True, f"g{len(calls)}")
 
-    await a.start(reload, lambda: "g0")
+    await a.start(reload, "g0")
     try:
         first, _ = await a.reload_everywhere()
         second, _ = await a.reload_everywhere()
