@@ -8,14 +8,11 @@ compose.yaml spreads them; each POST returns once its update is handled, so a po
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import secrets
 import shutil
 import subprocess
-import time
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,7 +34,8 @@ def services(action: str) -> dict[str, str]:
 def launch_webhook_workers(server, env: dict[str, str], command: list[str], count: int = 2  # noqa: ANN001
                            ) -> tuple[list[int], list[str], SendText, Callable[[], None]]:
     """Start `count` workers; returns their pids, webhook addresses, how to deliver a message, how to stop."""
-    from fake_telegram import stop_process  # the tests' helper, on the path load_bot.py sets
+    # The tests' helpers, on the path load_bot.py sets.
+    from fake_telegram import free_port, post_update, stop_process, wait_until_ready
 
     servers = services("start")
     database = f"kolledzh_load_{secrets.token_hex(4)}"
@@ -54,7 +52,7 @@ def launch_webhook_workers(server, env: dict[str, str], command: list[str], coun
     for n in range(count):
         folder = work / f"worker-{n}"
         shutil.copytree(index, folder / "index")
-        ports.append(_free_port())
+        ports.append(free_port())
         processes.append(subprocess.Popen(command, cwd=ROOT, env={
             **env, "TELEGRAM__MODE": "webhook", "TELEGRAM__WEBHOOK_URL": "https://bot.example.kz/webhook",
             "TELEGRAM__WEBHOOK_PORT": str(ports[-1]), "MONITORING__ENABLED": "true",
@@ -73,7 +71,7 @@ def launch_webhook_workers(server, env: dict[str, str], command: list[str], coun
 
     try:
         for port in ports:
-            _wait_ready(port)
+            wait_until_ready(port, timeout=300)
     except BaseException:
         stop()
         raise
@@ -81,34 +79,6 @@ def launch_webhook_workers(server, env: dict[str, str], command: list[str], coun
 
     def send_text(user: int, text: str, lang: str) -> None:
         update = server.text_update(user, text, lang)
-        pool.submit(_post, next_port(), update, secret)
+        pool.submit(post_update, next_port(), update, secret, 60)
 
     return [p.pid for p in processes], [f"http://127.0.0.1:{p}/webhook" for p in ports], send_text, stop
-
-
-def _post(port: int, update: dict, secret: str) -> None:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", json.dumps(update).encode(),
-                                     {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        response.read()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_ready(port: int, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
-                if json.loads(health.read())["status"] == "ready":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"the worker on port {port} did not become ready in {timeout:.0f} s")

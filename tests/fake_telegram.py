@@ -7,9 +7,12 @@ import itertools
 import json
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -238,3 +241,39 @@ def stop_process(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+# --- what Telegram and a reverse proxy do to a bot in webhook mode ----------------------------------------------------
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def post_update(port: int, update: dict[str, Any], secret: str | None, timeout: float = 30) -> int:
+    """POST one update to the bot's webhook as Telegram does; returns the HTTP status."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", json.dumps(update).encode(), headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def wait_until_ready(port: int, timeout: float = 120) -> None:
+    """Wait until the bot on `port` says /healthz ready; raise TimeoutError when it does not in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
+                if json.loads(health.read())["status"] == "ready":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"the bot on port {port} did not become ready in {timeout:.0f} s")

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,18 +19,12 @@ import pytest
 
 from advisor.quiz import QUESTIONS
 from conftest import ROOT
-from fake_telegram import FakeTelegram, stop_process
+from fake_telegram import FakeTelegram, free_port, post_update, stop_process
 
 ADMIN, STRANGER = 42, 43
 
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_bot(server: FakeTelegram | None, work: Path, log: Path, **env: str) -> subprocess.Popen:
@@ -243,19 +236,6 @@ def test_feedback_stats_and_forget(telegram) -> None:
     after = server.mark()
     server.send_text(109, "/forget")
     assert "удалено" in reply_to(server, 109, after).text
-
-
-def post_update(port: int, update: dict, secret: str | None) -> int:
-    """POST one update to the bot's webhook as Telegram does; returns the HTTP status."""
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", json.dumps(update).encode(), headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def text_update(update_id: int, user: int, text: str) -> dict:

@@ -6,14 +6,11 @@ The test plays the reverse proxy: it POSTs each update to the worker it chooses,
 from __future__ import annotations
 
 import html
-import json
 import re
 import secrets
 import shutil
 import signal
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +18,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from redis import Redis
-from test_bot_e2e import ADMIN, assert_clean_log, free_port, post_update, start_bot
+from test_bot_e2e import ADMIN, assert_clean_log, start_bot
 
 from conftest import ROOT
-from fake_telegram import FakeTelegram, stop_process
+from fake_telegram import FakeTelegram, free_port, post_update, stop_process, wait_until_ready
 
 SECRET = secrets.token_urlsafe(24)
 
@@ -96,7 +93,7 @@ def cluster(real_index: Path, tmp_path_factory: pytest.TempPathFactory, redis_ur
             server.wait_for(lambda s: s.method == "setWebhook" and len(
                 [x for x in server.sent if x.method == "setWebhook"]) >= n, timeout=180)
         for worker in workers:
-            _wait_ready(worker.port)
+            wait_until_ready(worker.port)
         yield Cluster(server, workers, shared_knowledge, db_url, redis_db)
     finally:
         for worker in workers:
@@ -107,19 +104,6 @@ def cluster(real_index: Path, tmp_path_factory: pytest.TempPathFactory, redis_ur
             assert SECRET not in worker.log.read_text() and db_url not in worker.log.read_text()
         with psycopg.connect(database_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def _wait_ready(port: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
-                if json.loads(health.read())["status"] == "ready":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"worker on port {port} never became ready")
 
 
 def test_both_workers_set_the_same_webhook_with_the_shared_secret(cluster: Cluster) -> None:
