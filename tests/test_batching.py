@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from langchain_core.embeddings import Embeddings
@@ -74,18 +74,25 @@ def queued(batcher: BatchingEmbeddings) -> int:
         return len(batcher._queue)
 
 
+def held_then_released(pool: ThreadPoolExecutor, batcher: BatchingEmbeddings, encoder: CountingEncoder, first: str,
+                       rest: list[str]) -> tuple[Future, list[Future]]:
+    """The first question's encoder call held open while the rest queue up behind it, then let go."""
+    encoder.release.clear()
+    held = pool.submit(batcher.embed_query, first)
+    assert encoder.entered.wait(WAIT)
+    queued_up = [pool.submit(batcher.embed_query, t) for t in rest]
+    wait_until(lambda: queued(batcher) == len(rest), f"{len(rest)} questions queued")
+    encoder.release.set()
+    return held, queued_up
+
+
 def test_callers_waiting_together_share_one_call_and_get_their_own_vectors_in_order() -> None:
     encoder = CountingEncoder()
     batcher = BatchingEmbeddings(FakeModel(), window=0.0, max_batch=32, encode_queries=encoder)
-    encoder.release.clear()
     texts = [f"question {i} {'x' * i}" for i in range(8)]
     with ThreadPoolExecutor(max_workers=len(texts)) as pool:
         # The first question's call is held open; the other seven queue up behind it meanwhile.
-        first = pool.submit(batcher.embed_query, texts[0])
-        assert encoder.entered.wait(WAIT)
-        rest = [pool.submit(batcher.embed_query, t) for t in texts[1:]]
-        wait_until(lambda: queued(batcher) == len(texts) - 1, "the other questions queued")
-        encoder.release.set()
+        first, rest = held_then_released(pool, batcher, encoder, texts[0], texts[1:])
         results = [first.result(WAIT)] + [f.result(WAIT) for f in rest]
     assert results == [vector_of(t) for t in texts]
     assert len(encoder.calls) == 2
@@ -97,14 +104,9 @@ def test_callers_waiting_together_share_one_call_and_get_their_own_vectors_in_or
 def test_a_batch_never_exceeds_max_batch() -> None:
     encoder = CountingEncoder()
     batcher = BatchingEmbeddings(FakeModel(), window=0.0, max_batch=3, encode_queries=encoder)
-    encoder.release.clear()
     texts = [f"q{i}" for i in range(8)]
     with ThreadPoolExecutor(max_workers=len(texts)) as pool:
-        first = pool.submit(batcher.embed_query, texts[0])
-        assert encoder.entered.wait(WAIT)
-        rest = [pool.submit(batcher.embed_query, t) for t in texts[1:]]
-        wait_until(lambda: queued(batcher) == 7, "the other questions queued")
-        encoder.release.set()
+        first, rest = held_then_released(pool, batcher, encoder, texts[0], texts[1:])
         results = [first.result(WAIT)] + [f.result(WAIT) for f in rest]
     assert results == [vector_of(t) for t in texts]
     assert [len(c) for c in encoder.calls] == [1, 3, 3, 1]
@@ -113,13 +115,8 @@ def test_a_batch_never_exceeds_max_batch() -> None:
 def test_identical_questions_in_one_batch_are_encoded_once() -> None:
     encoder = CountingEncoder()
     batcher = BatchingEmbeddings(FakeModel(), window=0.0, encode_queries=encoder)
-    encoder.release.clear()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        first = pool.submit(batcher.embed_query, "first")
-        assert encoder.entered.wait(WAIT)
-        same = [pool.submit(batcher.embed_query, "same") for _ in range(3)]
-        wait_until(lambda: queued(batcher) == 3, "the same question queued three times")
-        encoder.release.set()
+        first, same = held_then_released(pool, batcher, encoder, "first", ["same"] * 3)
         vectors = [f.result(WAIT) for f in same]
         first.result(WAIT)
     assert encoder.calls[1] == ["same"]
@@ -131,13 +128,8 @@ def test_identical_questions_in_one_batch_are_encoded_once() -> None:
 def test_an_encoder_error_reaches_every_caller_of_the_batch_and_the_next_batch_works() -> None:
     encoder = CountingEncoder(fail=RuntimeError("model crashed"))
     batcher = BatchingEmbeddings(FakeModel(), window=0.0, encode_queries=encoder)
-    encoder.release.clear()
     with ThreadPoolExecutor(max_workers=5) as pool:
-        first = pool.submit(batcher.embed_query, "a")
-        assert encoder.entered.wait(WAIT)
-        rest = [pool.submit(batcher.embed_query, t) for t in ("b", "c", "d", "e")]
-        wait_until(lambda: queued(batcher) == 4, "four questions queued")
-        encoder.release.set()
+        first, rest = held_then_released(pool, batcher, encoder, "a", ["b", "c", "d", "e"])
         for future in [first, *rest]:
             with pytest.raises(RuntimeError, match="model crashed"):
                 future.result(WAIT)
@@ -148,13 +140,8 @@ def test_an_encoder_error_reaches_every_caller_of_the_batch_and_the_next_batch_w
 def test_a_leader_stopped_by_a_base_exception_frees_its_batch_and_hands_over_the_lead() -> None:
     encoder = CountingEncoder(fail=KeyboardInterrupt())  # type: ignore[arg-type]  # not an Exception: re-raised
     batcher = BatchingEmbeddings(FakeModel(), window=0.0, encode_queries=encoder)
-    encoder.release.clear()
     with ThreadPoolExecutor(max_workers=3) as pool:
-        first = pool.submit(batcher.embed_query, "a")
-        assert encoder.entered.wait(WAIT)
-        rest = [pool.submit(batcher.embed_query, t) for t in ("b", "c")]
-        wait_until(lambda: queued(batcher) == 2, "two questions queued")
-        encoder.release.set()
+        first, rest = held_then_released(pool, batcher, encoder, "a", ["b", "c"])
         with pytest.raises(KeyboardInterrupt):
             first.result(WAIT)
         for future in rest:  # the second batch was led by one of them, and failed the same way
