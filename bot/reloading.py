@@ -6,9 +6,9 @@ import asyncio
 import logging
 from typing import Awaitable, Callable, Protocol
 
-log = logging.getLogger(__name__)
+from embeddings.index import Progress
 
-Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 class KnowledgeReloader(Protocol):
