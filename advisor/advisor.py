@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
 from advisor.composer import Composer
-from advisor.dialogue import Conversation, FollowUp, conversation_language, read_follow_up
+from advisor.dialogue import Conversation, FollowUp, chosen_option, conversation_language, read_follow_up
+from advisor.intents import IntentModel, Prediction
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import find_place
@@ -30,6 +31,7 @@ class _State:
     kb: KnowledgeBase
     retriever: HybridRetriever
     detector: LanguageDetector
+    intents: IntentModel
 
 
 def language_detector(kb: KnowledgeBase) -> LanguageDetector:
@@ -46,10 +48,11 @@ def language_detector(kb: KnowledgeBase) -> LanguageDetector:
 
 
 class Advisor:
-    """Answers questions over one knowledge base and index; `replace` swaps both at once for a reload."""
+    """Answers questions over one knowledge base, index and intent model; `replace` swaps all at once for a reload."""
 
-    def __init__(self, kb: KnowledgeBase, retriever: HybridRetriever, top_k: int = 5, max_chars: int = 1000):
-        self._state = _State(kb, retriever, language_detector(kb))
+    def __init__(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel, top_k: int = 5,
+                 max_chars: int = 1000):
+        self._state = _State(kb, retriever, language_detector(kb), intents)
         self.top_k = top_k
         self.max_chars = max_chars
 
@@ -57,9 +60,18 @@ class Advisor:
     def kb(self) -> KnowledgeBase:
         return self._state.kb
 
-    def replace(self, kb: KnowledgeBase, retriever: HybridRetriever) -> None:
-        """Answer from a new knowledge base and index; questions in flight finish on the old ones."""
-        self._state = _State(kb, retriever, language_detector(kb))  # one reference swap: atomic
+    @property
+    def intents(self) -> IntentModel:
+        return self._state.intents
+
+    def replace(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel) -> None:
+        """Answer from a new knowledge base, index and model; questions in flight finish on the old ones."""
+        self._state = _State(kb, retriever, language_detector(kb), intents)  # one reference swap: atomic
+
+    def predict(self, text: str) -> Prediction:
+        """What the message asks, by the intent model, from the vector retrieval computes for it anyway."""
+        state = self._state
+        return state.intents.predict(text, state.retriever.query_vector(text))
 
     def ask(self, text: str, lang: str | None = None, grade: int | None = None, city: str | None = None,
             top_k: int | None = None, interests: tuple[str, ...] = ()) -> Answer:
@@ -74,19 +86,16 @@ class Advisor:
             notes.append(phrase("too_long", lang or state.detector.detect(cleaned), limit=self.max_chars))
         if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
-        folded = folded_text(cleaned)
-        if SALARY.search(folded) and not STIPEND.search(folded):
-            # No sourced salary figures: say so and where to look. A stipend («стипендию платят?») is sourced.
-            detected = lang or state.detector.detect(cleaned)
-            return Answer(question=text, lang=detected, intent="salary", answer=phrase("salary_unknown", detected),
-                          answered=False)
-        if risk := risk_of(cleaned):  # before anything else: no speciality list for these
+        prediction = state.intents.predict(cleaned, state.retriever.query_vector(cleaned))
+        # A crisis or an illegal request found by either the model or the word-list floor wins over everything.
+        if risk := risk_of(cleaned) or (prediction.intent if prediction.intent in SAFETY_RECORDS else None):
             answer = safety_answer(state.kb, risk, lang or state.detector.detect(cleaned))
-            answer.question = text
+            answer.question, answer.label, answer.confidence = text, prediction.intent, prediction.confidence
             return answer
-        question = understand(cleaned, state.detector, lang=lang, grade=grade,
+        question = understand(cleaned, state.detector, prediction, lang=lang, grade=grade,
                               place=find_place(city) if city else None, interests=interests)
         answer = Composer(state.kb, state.retriever, question, top_k or self.top_k).compose()
+        answer.label, answer.confidence = question.intent, prediction.confidence
         if is_vague(cleaned) and not names_a_speciality(answer):
             # «не знаю куда поступать» names no interest: a random list would mislead; offer the test instead.
             answer = Answer(question=text, lang=answer.lang, intent="vague", answer=phrase("vague", answer.lang))
@@ -104,6 +113,8 @@ class Advisor:
         grade = conv.grade or grade
         city = conv.city or city
         follow = read_follow_up(text or "", conv)
+        if follow is None and conv.suggested and (text or "").strip():
+            follow = self._chat_act(text, conv)
         answer = self._follow_up(follow, text, conv, lang, grade, city) if follow else None
         if answer is None:
             answer = self.ask(text, lang=lang, grade=grade, city=city, interests=interests)
@@ -123,10 +134,19 @@ class Advisor:
         if not fresh:
             return Answer(question=question, lang=answer.lang, intent="more", answer=phrase("no_more", answer.lang))
         state = self._state
-        understood = understand(question, state.detector, lang=answer.lang, grade=grade,
+        understood = understand(question, state.detector, self.predict(question), lang=answer.lang, grade=grade,
                                 place=find_place(city) if city else None)
         composer = Composer(state.kb, state.retriever, understood, self.top_k)
         return composer.suggestion_answer(fresh)
+
+    def _chat_act(self, text: str, conv: Conversation) -> FollowUp | None:
+        """«тағы бар ма?», «давай последний»: a request for more or for one option that the word lists missed."""
+        intent = self.predict(text[: self.max_chars]).intent
+        if intent == "more":
+            return FollowUp("more", conv.focus)
+        if intent == "pick_option" and (chosen := chosen_option(text, conv)):
+            return FollowUp("option", chosen)
+        return None
 
     def _follow_up(self, follow: FollowUp, text: str, conv: Conversation, lang: str, grade: int | None,
                    city: str | None) -> Answer | None:
@@ -228,9 +248,6 @@ VAGUE_WORDS = frozenset(folded_text("""не знаю куда кем что на
 выбрать я хз вообще пойти могу идти учиться после класса класс колледж колледже а и или не білмеймін қайда түсу
 түсуге керек кім болсам болам неге сынып сыныптан кейін 9 11 бола ма""").split())
 VAGUE_INTERESTS = ("computers", "machines", "caring", "creativity")
-SALARY = re.compile(r"(?<!\w)(зарплат|зп\b|получа[еюи]т|платят|зарабатыва|бабк|доход|оклад|жалакы|аилыг|аилык|"
-                    r"табыс)")
-STIPEND = re.compile(r"(?<!\w)(стипенд|шакиртак)")
 KAZAKH_THANKS = re.compile(r"(?<!\w)(рахмет|ракмет|рахмат|сагбол|сау бол)")
 SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
 

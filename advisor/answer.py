@@ -59,10 +59,14 @@ class Answer:
     grade: int | None = None
     city: str = ""
     answered: bool = True
+    label: str = ""  # the intent the model read in the message (finer than `intent`, the kind of answer)
+    confidence: float | None = None  # the model's probability for it
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object `ask --json` prints."""
         data = asdict(self)
         for item in data["specialities"] + data["sources"]:
             item["score"] = round(item["score"], 4)
+        if self.confidence is not None:
+            data["confidence"] = round(self.confidence, 3)
         return data

@@ -20,9 +20,6 @@ from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, Programme, Speciality
 
-INTENT_FOR_KIND = {"speciality": "suggest", "profession": "suggest", "college": "colleges",
-                   "programme": "free", "admission": "admission", "faq": "faq"}
-DORMITORY = re.compile(r"(?<!\w)(общаг|общежит|жатакхан)")
 # Matched on folded text: «скок учиться», «сколько лет учат», «қанша жыл оқиды».
 ASKS_LENGTH = re.compile(r"(?<!\w)((сколько|скок|скока|скольк)( лет| годов| времени)? уч|срок обуч|неше жыл|"
                          r"канша жыл|канша уакыт|канша ок)")
@@ -32,6 +29,41 @@ NAMED_RECORDS = {"zhas-maman": re.compile(r"(?<!\w)(жас маман|zhas maman
                  # «ЕНТ нужно для колледжа?», but not «ЕНТ для вуза после колледжа».
                  "no-ent-for-college": re.compile(r"^(?!.*(вуз|универ|жоо|joo))(?=.*колледж|.*kolledzh).*(?<!\w)"
                                                   r"(ент|убт|ubt|ent)(?!\w)")}
+# Intents answered by fixed records of the knowledge base: the records that may answer each, the search on the
+# question choosing among them. The intent decides the topic, so a nearby record of another topic never answers.
+RECORDS_FOR: dict[str, tuple[str, ...]] = {
+    "stipend": ("stipend-amount", "stipend"),
+    "admission_dates": ("dates-general", "dates-grade-9", "dates-grade-11"),
+    "admission_documents": ("documents", "where-to-apply", "apply-online", "who-may-apply"),
+    "admission_exams": ("creative-exams", "pass-mark"),
+    "medical_certificate": ("medical-certificate",),
+    "ent": ("no-ent-for-college", "university-after-college"),
+    "pass_mark": ("pass-mark",),
+    "university": ("university-after-college",),
+    "grade_choice": ("grade-9-vs-11", "after-9-possible"),
+    "dual": ("what-is-dual", "dual-education"),
+    "targeted": ("targeted-training", "targeted-obligation", "zhas-maman", "serpin"),
+}
+# Intents answered with one fixed phrase (chat acts, declines, honest «no data»), and the answer kind they give.
+PHRASE_FOR: dict[str, tuple[str, str, bool]] = {
+    "greeting": ("greeting", "greeting", True),
+    "who_are_you": ("who_are_you", "greeting", True),
+    "thanks": ("thanks_reply", "thanks", True),
+    "goodbye": ("goodbye", "goodbye", True),
+    "feedback": ("feedback_thanks", "feedback", True),
+    "more": ("no_list", "clarify", False),
+    "pick_option": ("no_list", "clarify", False),
+    "offtopic": ("offtopic", "offtopic", False),
+    "injection": ("offtopic", "offtopic", False),
+    "salary": ("salary_unknown", "salary", False),
+}
+_KIND_OF = {"admission_dates": "admission", "admission_documents": "admission", "admission_exams": "admission",
+            "medical_certificate": "admission", "stipend": "free", "dual": "free", "targeted": "free"}
+# Intents a record named by its own name answers («Жас маман», «Серпін», «ЕНТ для колледжа»).
+NAMED_RECORD_INTENTS = frozenset({"targeted", "free", "ent", "suggest", "speciality_info", "dual", "university",
+                                  "admission_exams", "pass_mark"})
+# Categories whose college quota no source of ours confirms: the answer says so instead of a figure.
+UNCONFIRMED_CATEGORIES = ("orphan", "large_family", "kandas", "low_income", "military_family")
 
 
 class Composer:
@@ -45,21 +77,24 @@ class Composer:
         self.relevance = Relevance.of(question.text)
         self.folded = folded_text(question.text)  # what the word patterns below are matched on
         self.write = Writer(kb, question.lang, question.grade, question.place)
+        self.extra: list[Section] = []  # sections answering a second intent of the message, set by compose()
 
     def compose(self) -> Answer:
-        """The answer for the question's intent, or an honest 'not found'."""
-        intent = self.q.intent or self._intent_from_records()
-        if intent == "greeting":
-            return self._answer(intent, [Section(phrase("greeting", self.q.lang))])
-        if DORMITORY.search(self.folded):
-            return self._dormitory()
-        if intent in ("free", "colleges", "suggest", "faq", "admission") and (named := self._named_record()):
-            if isinstance(named, Programme):
-                return self._answer("free", [self.write.programme(named)])
-            return self._answer("faq", [self.write.faq(named, 1.0)])
-        handler = {"suggest": self._suggest, "speciality": self._speciality, "colleges": self._colleges,
-                   "free": self._free, "admission": self._admission, "faq": self._faq}.get(intent)
-        answer = handler() if handler else None
+        """The answer for the question's intent (and a second one it asks), or an honest 'not found'."""
+        intent = self.q.intent
+        self.extra = self._also_sections()
+        if intent in PHRASE_FOR:
+            key, kind, answered = PHRASE_FOR[intent]
+            return self._answer(kind, [Section(phrase(key, self.q.lang))], answered=answered)
+        if intent in NAMED_RECORD_INTENTS and (named := self._named_record()):
+            section = self.write.programme(named) if isinstance(named, Programme) else self.write.faq(named, 1.0)
+            return self._answer("free" if isinstance(named, Programme) else "faq", [section])
+        handler = {"suggest": self._suggest, "speciality_info": self._speciality,
+                   "speciality_length": self._speciality, "speciality_code": self._speciality,
+                   "speciality_compare": self._compare, "colleges": self._colleges, "free": self._free,
+                   "quota": self._quota, "dormitory": self._dormitory, "paid_cost": self._paid_cost,
+                   "pass_mark": self._pass_mark}.get(intent)
+        answer = handler() if handler else self._from_records(intent)
         return answer or self.not_found(intent)
 
     def not_found(self, intent: str) -> Answer:
@@ -93,13 +128,6 @@ class Composer:
         hits = self.retriever.search(self.q.text, k=k, filters=Filters(kinds=kinds))
         return self.relevance.keep(hits, by_name_only)
 
-    def _intent_from_records(self) -> str:
-        """When the wording shows no intent: the kind of the best relevant record decides."""
-        hits = self._search(k=10)
-        if self.q.place and (hits or "колледж" in self.q.text.lower()):
-            return "colleges"  # «колледж в Актобе на медсестру»
-        return INTENT_FOR_KIND[hits[0].kind] if hits else "offtopic"
-
     def _specialities(self) -> list[SpecialitySuggestion]:
         """The ranked specialities for the question, each with its reason."""
         ranked = rank_specialities(self.kb, self._search(k=12, kinds=("speciality", "profession")),
@@ -114,24 +142,27 @@ class Composer:
         record = self.kb.get(named[0]) if len(named) == 1 else None
         return record if isinstance(record, (Programme, Faq)) else None
 
-    def _faq_hit(self) -> tuple[Faq, float] | None:
-        hits = self._search(k=3, kinds=("faq",))
-        record = self.kb.get(hits[0].id) if hits else None
-        return (record, hits[0].score) if isinstance(record, Faq) else None
-
-    # --- intents ------------------------------------------------------------------------------
     def _suggest(self) -> Answer | None:
         specialities = self._specialities()
-        return self.suggestion_answer(specialities) if specialities else self._faq()
+        return self.suggestion_answer(specialities) if specialities else None
 
     def _speciality(self) -> Answer | None:
         specialities = self._specialities()[:1]
-        return self._speciality_card(specialities[0]) if specialities else self._faq()
+        return self._speciality_card(specialities[0]) if specialities else None
 
     def _speciality_card(self, suggestion: SpecialitySuggestion) -> Answer:
-        card = self.write.speciality_card(suggestion, length_first=bool(ASKS_LENGTH.search(self.folded)))
+        asks_length = self.q.asks("speciality_length") or bool(ASKS_LENGTH.search(self.folded))
+        card = self.write.speciality_card(suggestion, length_first=asks_length,
+                                          code_first=self.q.intent == "speciality_code")
         sections = [card, self._blank_line(self.write.colleges([suggestion.id]))]
         return self._answer("speciality", sections, [suggestion])
+
+    def _compare(self) -> Answer | None:
+        """Two named specialities side by side; one found is described alone, none is an honest 'not found'."""
+        specialities = self._specialities()[:2]
+        if len(specialities) < 2:
+            return self._speciality()
+        return self._answer("speciality", [self.write.comparison(specialities)], specialities)
 
     def _colleges(self) -> Answer | None:
         if not self.q.place:  # «где учат на повара?»: suggest, then ask where
@@ -146,34 +177,71 @@ class Composer:
         return self._answer("colleges", sections, specialities)
 
     def _free(self) -> Answer | None:
-        programme = self.kb.get("quotas")
-        quotas = self.write.quotas(programme, self.q.tags) if isinstance(programme, Programme) else None
-        if quotas:  # the person named their category: that quota answers the question, first
-            return self._answer("free", [quotas, self._blank_line(self._free_routes(limit=2))])
-        faq = self._faq_hit()
-        sections = [self.write.faq(*faq), Section("")] if faq else []
-        sections.append(self._free_routes(limit=3 if faq else 4))
+        if self.q.tags:
+            return self._quota()
+        faq = self.kb.get("is-college-free")
+        sections = [self.write.faq(faq, 1.0), Section("")] if isinstance(faq, Faq) else []
+        sections.append(self._free_routes(limit=3 if sections else 4))
         return self._answer("free", sections)
 
-    def _admission(self) -> Answer | None:
-        hits = self._search(k=6, kinds=("admission",))
-        rules = [(r, h.score) for h in hits if isinstance(r := self.kb.get(h.id), Admission)
-                 and (r.grade is None or self.q.grade is None or r.grade == self.q.grade)]
-        faq = self._faq_hit()
-        if not rules and not faq:
+    def _quota(self) -> Answer | None:
+        """The quota of the category asked about, from sourced facts; never another category's figure."""
+        programme = self.kb.get("quotas")
+        if not isinstance(programme, Programme):
             return None
-        # Whichever matches the question better answers it first: a question-and-answer record or the rules.
-        faq_first = faq is not None and (not rules or faq[1] > hits[0].score)
-        sections = [self.write.faq(*faq), Section("")] if faq and faq_first else []
-        sections.append(Section(phrase("admission_intro", self.q.lang)))
-        sections += [self.write.admission_rule(*rule) for rule in rules[: 1 if faq_first else 2]]
-        if faq and not faq_first:
-            sections.append(self.write.faq(*faq))
-        return self._answer("admission", sections)
+        confirmed = self.write.quotas(programme, self.q.tags)
+        unconfirmed = [t for t in UNCONFIRMED_CATEGORIES if t in self.q.tags]
+        sections = [confirmed] if confirmed else []
+        sections += [Section(phrase("quota_unconfirmed", self.q.lang,
+                                    category=phrase(f"category_{tag}", self.q.lang))) for tag in unconfirmed]
+        if not sections:  # no category named: what the quotas are
+            sections = [Section(phrase("quota_general", self.q.lang)), self.write.programme(programme)]
+        return self._answer("free", sections, answered=bool(confirmed) or not unconfirmed)
 
-    def _faq(self) -> Answer | None:
-        faq = self._faq_hit()
-        return self._answer("faq", [self.write.faq(*faq)]) if faq else None
+    def _pass_mark(self) -> Answer | None:
+        """How free places are won: a competition on the certificate's average, nothing guaranteed."""
+        answer = self._from_records("pass_mark")
+        if answer and any(ch.isdigit() for ch in self.q.text):  # «с 3.8 пройду?»: the chances come first
+            answer.answer = f"{phrase('chances', self.q.lang)}\n{answer.answer}"
+        return answer
+
+    def _paid_cost(self) -> Answer:
+        """No sourced fees: say so and where to ask, and that the first working qualification is free."""
+        free = self.kb.get("free-first-qualification")
+        sections = [Section(phrase("paid_unknown", self.q.lang))]
+        if isinstance(free, Programme):
+            sections.append(self._blank_line(self.write.programme(free)))
+        return self._answer("paid", sections, answered=False)
+
+    def _from_records(self, intent: str) -> Answer | None:
+        """The record that answers an intent of RECORDS_FOR; the search on the question picks among them."""
+        sections = self._record_sections(intent)
+        return self._answer(_KIND_OF.get(intent, "faq"), sections) if sections else None
+
+    def _record_sections(self, intent: str) -> list[Section]:
+        candidates = [r for rid in RECORDS_FOR.get(intent, ()) if (r := self.kb.get(rid)) is not None
+                      and (not isinstance(r, Admission) or r.grade is None or r.grade == self.q.grade)]
+        if self.q.grade and any(isinstance(r, Admission) and r.grade == self.q.grade for r in candidates):
+            candidates = [r for r in candidates if not isinstance(r, Admission) or r.grade == self.q.grade]
+        if not candidates:
+            return []
+        hits = {h.id: h.score for h in self.retriever.search(self.q.text, k=30,
+                                                             filters=Filters(kinds=("faq", "admission", "programme")))}
+        best = max(candidates, key=lambda r: hits.get(r.id, 0.0))
+        return [self._record_section(best, hits.get(best.id, 1.0))]
+
+    def _record_section(self, record: object, score: float) -> Section:
+        if isinstance(record, Faq):
+            return self.write.faq(record, score)
+        if isinstance(record, Admission):
+            return self.write.admission_rule(record, score, bullet=False)
+        assert isinstance(record, Programme)
+        return self.write.programme(record)
+
+    def _also_sections(self) -> list[Section]:
+        """The answer to a second intent the message asks, when a record answers it («…и есть ли стипендия?»)."""
+        return [section for intent in self.q.also if intent != self.q.intent
+                for section in self._record_sections(intent)]
 
     def _dormitory(self) -> Answer:
         """Whether a college the question names has a dormitory, where a source says; otherwise say it is unknown."""
@@ -197,4 +265,6 @@ class Composer:
 
     def _answer(self, intent: str, sections: list[Section], specialities: list[SpecialitySuggestion] | None = None,
                 answered: bool = True) -> Answer:
+        if answered and self.extra:
+            sections = [*sections, *(self._blank_line(s) for s in self.extra)]
         return self.write.answer(self.q.text, intent, sections, specialities, answered)

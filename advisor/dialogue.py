@@ -132,6 +132,11 @@ def _has(joined: str, kind: str) -> bool:
     return any(re.search(rf"(?<!\w){re.escape(fold(p))}", joined) for p in FOLLOW_UPS[kind])
 
 
+def chosen_option(text: str, conversation: Conversation) -> str:
+    """The speciality of the last list a message picks by its number, or ''."""
+    return _chosen_option([fold(w) for w in tokens(text)], conversation)
+
+
 def _chosen_option(words: list[str], conversation: Conversation) -> str:
     """The speciality «второй вариант» / «екінші нұсқа» / «подробнее про первый» points to."""
     for word in words:

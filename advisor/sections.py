@@ -53,16 +53,20 @@ class Writer:
                          f"{self._study(spec)}")
         return Section("\n".join(lines), _scores(specialities))
 
-    def speciality_card(self, suggestion: SpecialitySuggestion, length_first: bool = False) -> Section:
+    def speciality_card(self, suggestion: SpecialitySuggestion, length_first: bool = False,
+                        code_first: bool = False) -> Section:
         """The details of one speciality: what it is, work, qualifications, study length, code.
 
-        Asked «сколько учиться», the card opens with the study length: the first line answers the question.
+        Asked «сколько учиться» or «какой код», the card opens with that: the first line answers the question.
         """
         spec = self._speciality(suggestion.id)
         code = f" ({phrase('code', self.lang)} {spec.code})" if spec.code else ""
         study = self._study(spec, all_grades=self.grade is None)
         length = f"«{self.spec_name(spec.id)}»: " + (study.strip(" ;") if study else phrase("study_unknown", self.lang))
         lines = [length] if length_first else []
+        if code_first:
+            lines.insert(0, phrase("code_first", self.lang, name=self.spec_name(spec.id), code=spec.code) if spec.code
+                         else f"«{self.spec_name(spec.id)}»: {phrase('code_unknown', self.lang)}")
         lines += [f"{self.spec_name(spec.id)}{code}", self.t(spec.description_ru, spec.description_kk)]
         if work := self.t(spec.work_ru, spec.work_kk):
             lines.append(f"{phrase('work', self.lang)}: {work}")
@@ -76,6 +80,18 @@ class Writer:
         if spec.code_note:
             lines.append(f"{phrase('code_note', self.lang)}: {spec.code_note}")
         return Section("\n".join(lines), _scores([suggestion]))
+
+    def comparison(self, specialities: list[SpecialitySuggestion]) -> Section:
+        """Two or more specialities side by side: what each is, leads to and takes to study."""
+        lines = [phrase("compare_intro", self.lang)]
+        for suggestion in specialities:
+            spec = self._speciality(suggestion.id)
+            lines.append(f"• {self.spec_name(spec.id)}: {first_sentence(self.t(spec.description_ru, spec.description_kk))}")
+            if work := self.t(spec.work_ru, spec.work_kk):
+                lines.append(f"  {phrase('work', self.lang)}: {first_sentence(work)}")
+            if study := self._study(spec, all_grades=self.grade is None):
+                lines.append(f"  {study.strip(' ;')}")
+        return Section("\n".join(lines), _scores(specialities))
 
     def spec_name(self, speciality_id: str) -> str:
         """A speciality's name in the answer's language."""
@@ -179,15 +195,14 @@ class Writer:
         lines[-1] += self.yearly(programme)
         return Section("\n".join(lines), {programme.id: 1.0})
 
-    def admission_rule(self, record: Admission, score: float) -> Section:
-        """One admission rule as a list item."""
-        return Section(f"• {self.t(record.title_ru, record.title_kk)}: {self.t(record.text_ru, record.text_kk)}"
-                       + self.yearly(record), {record.id: score})
+    def admission_rule(self, record: Admission, score: float, bullet: bool = True) -> Section:
+        """One admission rule: its title and text, as a list item or as the answer itself."""
+        return Section(f"{'• ' if bullet else ''}{self.t(record.title_ru, record.title_kk)}: "
+                       f"{self.t(record.text_ru, record.text_kk)}{self.yearly(record)}", {record.id: score})
 
     def faq(self, record: Faq, score: float) -> Section:
-        """A question-and-answer record: the question, then its answer."""
-        return Section(f"{self.t(record.question_ru, record.question_kk)}\n"
-                       f"{self.t(record.answer_ru, record.answer_kk)}{self.yearly(record)}", {record.id: score})
+        """A question-and-answer record's answer: it starts with the answer, never with a question's text."""
+        return Section(f"{self.t(record.answer_ru, record.answer_kk)}{self.yearly(record)}", {record.id: score})
 
     def yearly(self, record: Programme | Admission | Faq) -> str:
         """«(2025 data: check with the college)» after a figure that changes every year."""

@@ -1,55 +1,40 @@
-"""What a message asks: its language, intent, grade, place and the person's quota categories."""
+"""What a message asks: its language and intent (from the learned model) and the slots it names.
+
+The intent comes from `advisor.intents.IntentModel`. Word lists remain only for slots (grade, place, quota
+category, a free-study condition) and, in advisor/safety.py, as a floor under the crisis and illegal intents.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
+from advisor.intents import Prediction
 from advisor.language import LanguageDetector
 from advisor.places import Place, find_place
 from knowledge.text import fold, normalise, tokens
 
-INTENTS = ("greeting", "suggest", "speciality", "colleges", "free", "admission", "faq", "offtopic")
-
-_INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
-    "admission": ("документ", "справк", "срок", "когда подав", "когда прием", "когда приём", "начинается прием",
-                  "начинается приём", "начало приема", "начало приёма", "прием документов", "приём документов",
-                  "до какого", "дедлайн",
-                  "егов", "egov", "экзамен", "вступительн", "подать", "подают", "приемн", "приёмн", "075",
-                  "құжат", "мерзім", "қашан", "қабылдау", "емтихан", "тапсыру", "анықтама", "егов"),
-    "free": ("бесплат", "грант", "госзаказ", "гос заказ", "квот", "стипенд", "льгот", "серпин", "серпін",
-             "жас маман", "дуальн", "целев", "платно", "стоимост", "сколько стоит", "бюджет", "тегін", "тегин",
-             "ақысыз", "мемтапсырыс", "шәкіртақы", "жеңілдік", "дуалды", "мақсатты", "ақылы"),
-    "colleges": (" где ", " гд ", "қайда", "кайда", "қай колледж", "кай колледж", "какой колледж", "каком колледж",
-                 "какие колледж", "каких колледж", "колледжи ", "колледжей", "колледждер",
-                 "учебное заведение", "оқу орн", "список колледж"),
-    "speciality": ("что такое", "расскажи", "кто такой", "кто такая", "чем занимается", "что делает",
-                   "сколько уч", "сколько лет", "скока лет", "скок уч", "скока уч", "скольк уч",
-                   "подробнее", "деген не", "туралы айт", "не істейді",
-                   "қанша оқу", "қанша жыл", "неше жыл", "кім ол", "деген кім"),
-    "suggest": ("хочу", "хачу", "кем стать", "кем быть", "нравит", "люблю", "интерес", "подойд", "посоветуй",
-                "куда пойти", "не знаю", "мечтаю", "увлека", "болғым", "болгым", "ұнайды", "унайды", "қызығ",
-                "кім бол", "таңда", "жақсы көрем", "армандаймын", "какую специальность", "қай мамандық",
-                "қандай мамандық", "какая профессия", "какую профессию"),
-}
-_GREETINGS = ("привет", "здравств", "здрасьте", "салам", "салем", "добрый", "доброе", "хай", "хелло", "хи",
-              "ассалау", "кайырлы", "прив", "ку", "салеметсиз", "салеметсизбе", "калайсын")
-# «Who are you?» gets the same introduction as a greeting.
-_WHO = re.compile(r"(?<!\w)(кто ты|ты кто|ты бот|вы бот|кто вы|бот или|сен кимсин|сиз кимсиз|бот па|бот ба|"
-                  r"адамсын ба)(?!\w)")
-
-_TAG_PATTERNS: dict[str, tuple[str, ...]] = {
+# Quota categories a person names, as folded word beginnings (a space inside means a phrase).
+_CATEGORY_PATTERNS: dict[str, tuple[str, ...]] = {
     "rural": ("сел", "аул", "деревн", "ауыл", "поселк", "посёлк"),
     "disabled": ("инвалид", "мүгедек", "мугедек", "овз", "ограниченн"),
     "veterans": ("ветеран", "ардагер", "боевых действ", "соғысқа қатыс", "согыска катыс"),
-    "orphan": ("сирот", "жетім", "детдом", "без родител"),
+    "orphan": ("сирот", "жетім", "детдом", "без родител", "опекун", "қорғаншы", "ата-анасыз", "атаанасыз"),
     "kandas": ("кандас", "қандас", "оралман", "репатриант"),
+    "large_family": ("многодет", "көп балалы", "коп балалы", "көпбалалы", "копбалалы"),
+    "low_income": ("малоимущ", "малообеспеч", "аз қамтылған", "аз камтылган", "асп ", "адресн"),
+    "military_family": ("военнослужащ", "әскери", "аскери"),
 }
+# «бесплатно», «на грант» and the like: a condition a question of another intent may carry.
+_FREE = re.compile(r"(?<!\w)(бесплат|грант|госзаказ|гос заказ|бюджет|тегин|акысыз|мемтапсырыс|мем тапсырыс)")
 
 _GRADE_9 = re.compile(r"(?<!\d)9(?!\d)\s*(?:-?\s*(?:й|ый|го|ого|ти|шы|сынып\w*|класс\w*|кл\b))|"
                       r"(?:после|кейін|кейин|с)\s+9(?!\d)|девят\w*|тоғыз\w*|тогыз\w*")
 _GRADE_11 = re.compile(r"(?<!\d)11(?!\d)\s*(?:-?\s*(?:й|ый|го|ого|ти|ші|сынып\w*|класс\w*|кл\b))|"
                        r"(?:после|кейін|кейин|с)\s+11(?!\d)|одиннадцат\w*|он\s+бір\w*|он\s+бир\w*")
+# Pairs the model often hesitates between, and the slot that settles each: a named place means colleges,
+# a named category means a quota.
+_SETTLED_BY_SLOT = {"colleges": "place", "quota": "category"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +49,12 @@ class Question:
     tags: frozenset[str] = field(default_factory=frozenset)
     wants_free: bool = False
     interests: tuple[str, ...] = ()  # from the person's profile (the interest test), strongest first
+    confidence: float = 1.0
+    also: tuple[str, ...] = ()  # other intents the same message asks
+
+    def asks(self, intent: str) -> bool:
+        """True when the message asks this, first or besides."""
+        return self.intent == intent or intent in self.also
 
 
 def detect_grade(text: str) -> int | None:
@@ -76,53 +67,50 @@ def detect_grade(text: str) -> int | None:
     return None
 
 
-def _folded(text: str) -> str:
-    """Lower-case text with Kazakh letters folded and latin transliterated, padded for phrase search."""
+def folded(text: str) -> str:
+    """Lower-case words with Kazakh letters folded and Latin transliterated, padded for phrase search."""
     return f" {' '.join(fold(w) for w in tokens(text))} "
 
 
-def _has(text: str, patterns: tuple[str, ...]) -> bool:
-    return any(_folded(p).strip() in text for p in patterns)
-
-
-def detect_intent(text: str) -> str | None:
-    """The intent the wording shows, or None when only retrieval can tell."""
-    lowered = _folded(text)
-    found = {intent for intent, patterns in _INTENT_PATTERNS.items() if _has(lowered, patterns)}
-    for intent in ("speciality", "admission", "colleges", "suggest", "free"):
-        if intent in found:
-            # «где бесплатно учат …» asks for colleges; «бесплатно ли …» alone asks about free routes.
-            if intent in ("speciality", "suggest") and "free" in found and "хочу" not in lowered:
-                return "free"
-            return intent
-    words = lowered.split()
-    if _WHO.search(lowered):
-        return "greeting"
-    if words and len(words) <= 4 and any(w == g or (len(g) >= 4 and w.startswith(g))
-                                          for w in words for g in _GREETINGS):
-        return "greeting"
-    return None
-
-
 def detect_tags(text: str) -> frozenset[str]:
-    """Quota categories the person mentions about themselves (rural, disabled, orphan, kandas)."""
-    words = _folded(text).split()
-    joined = " ".join(words)
-    return frozenset(tag for tag, stems in _TAG_PATTERNS.items()
+    """Quota categories the person names (rural, disabled, orphan, kandas, large family, …)."""
+    words = folded(text).split()
+    joined = f" {' '.join(words)} "
+    return frozenset(tag for tag, stems in _CATEGORY_PATTERNS.items()
                      if any(w.startswith(fold(s)) for w in words for s in stems if " " not in s)
                      or any(fold(s) in joined for s in stems if " " in s))
 
 
-def understand(text: str, detector: LanguageDetector, lang: str | None = None, grade: int | None = None,
-               place: Place | None = None, interests: tuple[str, ...] = ()) -> Question:
+def wants_free(text: str) -> bool:
+    """True when the message asks for free study, whatever else it asks."""
+    return bool(_FREE.search(folded(text).replace("й", "и")))
+
+
+def understand(text: str, detector: LanguageDetector, prediction: Prediction, lang: str | None = None,
+               grade: int | None = None, place: Place | None = None, interests: tuple[str, ...] = ()) -> Question:
     """Parse a message; explicit lang, grade and place (from options or a profile) win over the text."""
+    named_place = find_place(text)
+    tags = detect_tags(text)
     return Question(
         text=text,
         lang=lang or detector.detect(text),
-        intent=detect_intent(text) or "",
+        intent=settle(prediction, {"place": named_place is not None, "category": bool(tags)}),
         grade=detect_grade(text) or grade,
-        place=find_place(text) or place,
-        tags=detect_tags(text),
-        wants_free=_has(_folded(text), _INTENT_PATTERNS["free"]),
+        place=named_place or place,
+        tags=tags,
+        wants_free=wants_free(text) or "free" in prediction.also,
         interests=interests,
+        confidence=prediction.confidence,
+        also=prediction.also,
     )
+
+
+def settle(prediction: Prediction, slots: dict[str, bool]) -> str:
+    """The intent to answer: the model's, or when it is unsure, the runner-up whose slot the message names."""
+    if prediction.sure or len(prediction.ranked) < 2:
+        return prediction.intent
+    runner_up = prediction.ranked[1][0]
+    deciding = _SETTLED_BY_SLOT.get(runner_up)
+    if deciding and slots.get(deciding) and not slots.get(_SETTLED_BY_SLOT.get(prediction.intent, "")):
+        return runner_up
+    return prediction.intent

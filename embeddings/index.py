@@ -102,11 +102,14 @@ class VectorIndex:
         """How many vectors the collection holds."""
         return self.collection.count()
 
+    def embed(self, query: str) -> tuple[float, ...]:
+        """The query's vector; a question is searched and classified several times, so it is remembered."""
+        return self._embed_cached(query)
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Record ids most similar to the query, with cosine similarity, best first."""
-        # A question is often searched several times, so its vector is remembered. Ids and distances
-        # only: building langchain Documents for every hit costs more than the search.
-        vector = list(self._embed_cached(query))
+        # Ids and distances only: building langchain Documents for every hit costs more than the search.
+        vector = list(self.embed(query))
         result = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
         return [(doc_id, 1.0 - float(distance)) for doc_id, distance in zip(result["ids"][0], result["distances"][0])]
 

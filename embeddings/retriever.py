@@ -105,12 +105,20 @@ class HybridRetriever:
         longer = [c for c in candidates if c.startswith(term)]
         return min(longer, key=len) if longer else None
 
+    def dense_text(self, query: str) -> str:
+        """What dense search embeds for a query: the query with its typo corrections appended."""
+        return " ".join([query, *self.query_terms(query)[1]])
+
+    def query_vector(self, query: str) -> tuple[float, ...]:
+        """The query's vector exactly as dense search uses it (one encode per question, shared with the intents)."""
+        return self.index.embed(self.dense_text(query))
+
     def search(self, query: str, k: int = 5, filters: Filters = Filters()) -> list[Hit]:
         """The k best records for the query that pass the filters, best first."""
         pool = max(k * 4, 20)
-        terms, corrections = self.query_terms(query)
+        terms, _ = self.query_terms(query)
         sparse = self._sparse(terms, filters, pool)
-        dense = self._dense(" ".join([query, *corrections]), filters, pool)
+        dense = self._dense(self.dense_text(query), filters, pool)
         fused: dict[str, Hit] = {}
         for weight, ranking in ((self.sparse_weight, sparse), (self.dense_weight, dense)):
             for rank, (doc_id, raw) in enumerate(ranking):

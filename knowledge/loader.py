@@ -117,6 +117,9 @@ def content_hash(record: KnowledgeRecord) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+CORPUS_FOLDER = "intents"
+
+
 def load_knowledge(directory: Path) -> KnowledgeBase:
     """Read every *.yaml file under the directory and check it; never raises on bad content."""
     kb = KnowledgeBase()
@@ -124,7 +127,8 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         kb.problems.append(Problem(str(directory), "", "", "structure",
                                    "knowledge directory not found; check `knowledge.path` in config.yaml"))
         return kb
-    files = sorted(directory.rglob("*.yaml"))
+    # The labelled messages of the intent model live beside the records but are not records (knowledge/intents.py).
+    files = sorted(p for p in directory.rglob("*.yaml") if p.relative_to(directory).parts[0] != CORPUS_FOLDER)
     if not files:
         kb.problems.append(Problem(str(directory), "", "", "structure", "no *.yaml knowledge files found"))
     for path in files:

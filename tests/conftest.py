@@ -223,6 +223,20 @@ def fake_embeddings() -> FakeEmbeddings:
 
 
 @pytest.fixture(scope="session")
+def intent_model():
+    """The intent model trained on the project's corpus; fake vectors carry no meaning, so only its n-grams count."""
+    import numpy as np
+
+    from advisor.intents import IntentModel, IntentSettings
+    from knowledge.intents import load_corpus
+
+    corpus = load_corpus(ROOT / "knowledge" / "data" / "intents")
+    examples = corpus.examples("train") + corpus.examples("dev")
+    vectors = np.array(FakeEmbeddings().embed_documents([e.text for e in examples]))
+    return IntentModel.train(examples, vectors, IntentSettings(dense_weight=0.0))
+
+
+@pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real knowledge base indexed once with the offline default model, for end-to-end checks."""
     from embeddings.documents import build_documents

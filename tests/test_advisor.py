@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from advisor.advisor import Advisor
-from advisor.understanding import detect_grade, detect_intent, detect_tags
+from advisor.understanding import detect_grade, detect_tags
 from conftest import FakeEmbeddings
 from embeddings.documents import build_documents
 from embeddings.index import reindex
@@ -18,10 +18,10 @@ from knowledge.loader import load_knowledge
 
 
 @pytest.fixture
-def advisor(knowledge_dir: Path, tmp_path: Path) -> Advisor:
+def advisor(knowledge_dir: Path, tmp_path: Path, intent_model) -> Advisor:
     kb = load_knowledge(knowledge_dir)
     index, _ = reindex(tmp_path / "index", build_documents(kb), FakeEmbeddings())
-    return Advisor(kb, HybridRetriever(build_documents(kb), index))
+    return Advisor(kb, HybridRetriever(build_documents(kb), index), intent_model)
 
 
 @pytest.mark.parametrize("text, grade", [
@@ -34,14 +34,14 @@ def test_grade_is_read_from_the_text(text: str, grade: int | None) -> None:
 
 
 @pytest.mark.parametrize("text, intent", [
-    ("какие документы нужны", "admission"), ("қандай құжаттар керек", "admission"),
-    ("кандай кужаттар керек", "admission"), ("где учат на повара в Астане", "colleges"),
-    ("есть ли грант", "free"), ("тегін оқуға бола ма", "free"), ("что такое мехатроника", "speciality"),
+    ("какие документы нужны", "admission_documents"), ("қандай құжаттар керек", "admission_documents"),
+    ("кандай кужаттар керек", "admission_documents"), ("где учат на повара в Астане", "colleges"),
+    ("есть ли грант", "free"), ("тегін оқуға бола ма", "free"), ("что такое мехатроника", "speciality_info"),
     ("хочу стать сварщиком", "suggest"), ("привет", "greeting"), ("сәлеметсіз бе", "greeting"),
-    ("сколько лет учиться на медсестру", "speciality"),
+    ("сколько лет учиться на медсестру", "speciality_length"),
 ])
-def test_intent_is_read_from_the_wording(text: str, intent: str) -> None:
-    assert detect_intent(text) == intent
+def test_intent_is_read_by_the_model(advisor: Advisor, text: str, intent: str) -> None:
+    assert advisor.predict(text).intent == intent
 
 
 def test_quota_categories_are_noticed() -> None:
@@ -105,7 +105,7 @@ def test_admission_answer_comes_from_the_record(advisor: Advisor) -> None:
 def test_unknown_topic_is_not_answered_by_guessing(advisor: Advisor) -> None:
     answer = advisor.ask("какая погода завтра")
     assert answer.intent == "offtopic" and not answer.answered
-    assert "не буду" in answer.answer and "приёмной комиссии" in answer.answer
+    assert answer.answer.startswith("Это не моя тема") and "колледж" in answer.answer
     assert answer.specialities == [] and answer.sources == []
 
 
@@ -133,14 +133,15 @@ def test_prompt_injection_is_just_an_unrelated_question(advisor: Advisor) -> Non
     assert "system prompt" not in answer.answer.lower()
 
 
-def test_reload_swaps_knowledge_atomically(advisor: Advisor, knowledge_dir: Path, tmp_path: Path) -> None:
+def test_reload_swaps_knowledge_atomically(advisor: Advisor, knowledge_dir: Path, tmp_path: Path,
+                                           intent_model) -> None:
     from conftest import SPECIALITIES, write_knowledge
 
     folder = write_knowledge(tmp_path / "v2", {
         "specialities.yaml": SPECIALITIES.replace("name_ru: Сварочное дело", "name_ru: Сварочное дело (по видам)")})
     kb = load_knowledge(folder)
     index, _ = reindex(tmp_path / "index2", build_documents(kb), FakeEmbeddings())
-    advisor.replace(kb, HybridRetriever(build_documents(kb), index))
+    advisor.replace(kb, HybridRetriever(build_documents(kb), index), intent_model)
     assert "Сварочное дело (по видам)" in advisor.ask("хочу стать сварщиком").answer
 
 
@@ -247,8 +248,8 @@ def test_how_long_to_study_is_answered_in_the_first_line(real_advisor) -> None:
 @pytest.mark.parametrize("text, opening, record", [
     ("жас маман колледжи это какие", "Проект «Жас маман»", "zhas-maman"),
     ("серпин что это", "Программа «Серпін»", "serpin"),
-    ("нужно ли ент для колледжа", "Нужно ли сдавать ЕНТ", "no-ent-for-college"),
-    ("ubt tapsyru kerek pe kolledzhge", "Колледжге түсу үшін ҰБТ", "no-ent-for-college"),
+    ("нужно ли ент для колледжа", "Нет. ЕНТ для поступления в колледж не нужно", "no-ent-for-college"),
+    ("ubt tapsyru kerek pe kolledzhge", "Жоқ. Колледжге түсу үшін ҰБТ", "no-ent-for-college"),
 ])
 def test_a_programme_or_question_named_by_its_own_name_is_answered_not_a_nearby_record(
         real_advisor, text: str, opening: str, record: str) -> None:
@@ -260,7 +261,7 @@ def test_a_programme_or_question_named_by_its_own_name_is_answered_not_a_nearby_
 def test_ent_for_university_is_not_taken_for_ent_for_college(real_advisor) -> None:
     answer = real_advisor.ask("после колледжа в вуз нужно ент?")
     assert "no-ent-for-college" not in [s.id for s in answer.sources]
-    assert "университет" in answer.answer.splitlines()[0]
+    assert "вуз" in answer.answer.splitlines()[0]
 
 
 def test_a_stipend_question_is_answered_from_the_source_not_declined_as_salary(real_advisor) -> None:

@@ -63,12 +63,12 @@ class RecordingSession(BaseSession):
 
 
 @pytest.fixture(scope="module")
-def wired(tmp_path_factory: pytest.TempPathFactory):
+def wired(tmp_path_factory: pytest.TempPathFactory, intent_model):
     """One Dispatcher per test module: aiogram attaches each router to one parent only."""
     folder = write_knowledge(tmp_path_factory.mktemp("kb"))
     kb = load_knowledge(folder)
     index, _ = reindex(tmp_path_factory.mktemp("index"), build_documents(kb), FakeEmbeddings())
-    advisor = Advisor(kb, HybridRetriever(build_documents(kb), index))
+    advisor = Advisor(kb, HybridRetriever(build_documents(kb), index), intent_model)
     settings = load_settings(access={"admins": [ADMIN], "counsellors": [COUNSELLOR]},
                              throttle={"messages": 3, "per_seconds": 60})
     store = Store(Database(memory=True))

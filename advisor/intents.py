@@ -1,0 +1,115 @@
+"""The learned intent model: what a message asks, from its e5 vector and its letters, trained on the corpus.
+
+Two kinds of evidence are joined in one logistic regression:
+- the message's e5 vector, which retrieval computes anyway (the model never encodes a second time);
+- character n-grams of the message's folded words (Kazakh letters as Russian ones, Latin typing transliterated),
+  which carry Latin-typed and Russian-keyboard Kazakh, slang and typos that the vector reads poorly.
+
+It is trained from the corpus in seconds, at start and at every reload, and is deterministic; nothing is
+unpickled. A message may ask two things («сколько учиться на повара и есть ли стипендия»): the second intent is
+kept when its probability passes `also_threshold`. Below `threshold` (chosen on dev) the prediction is marked
+unsure, and the understanding front settles it by the slots or asks one short question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from knowledge.intents import Example
+from knowledge.text import fold, tokens
+
+# Intents that can be asked together with another one in the same message; chat acts and safety cannot.
+COMBINABLE = frozenset({
+    "suggest", "speciality_info", "speciality_compare", "speciality_code", "speciality_length", "colleges", "free",
+    "quota", "stipend", "admission_dates", "admission_documents", "admission_exams", "medical_certificate", "ent",
+    "pass_mark", "university", "grade_choice", "dormitory", "paid_cost", "salary", "dual", "targeted",
+})
+
+
+class IntentSettings(BaseModel):
+    """How the model is built and read (the `intents:` section of config.yaml); values chosen on the dev split."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    corpus_path: str = "knowledge/data/intents"  # the labelled corpus: train/ and dev/ folders of <intent>.yaml
+    dense_weight: float = Field(1.0, ge=0)  # scale of the e5 vector against the n-gram features
+    c: float = Field(10.0, gt=0)  # inverse regularisation of the logistic regression
+    threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure
+    also_threshold: float = Field(0.25, ge=0, le=1)  # a second intent at least this probable is answered too
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The intent a message asks, how sure the model is, and what else it asks."""
+
+    intent: str
+    confidence: float
+    also: tuple[str, ...] = ()
+    ranked: tuple[tuple[str, float], ...] = ()  # the best few intents with their probabilities
+    sure: bool = True
+
+
+def letters(text: str) -> str:
+    """The text the n-grams are read from: folded words, Latin typing transliterated, single spaces."""
+    return " ".join(fold(word) for word in tokens(text)).replace("й", "и")
+
+
+class IntentModel:
+    """A logistic regression over [e5 vector, character n-grams]; built by `train`."""
+
+    def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression, settings: IntentSettings):
+        self._vectorizer = vectorizer
+        self._classifier = classifier
+        self.settings = settings
+        self.labels: tuple[str, ...] = tuple(str(label) for label in classifier.classes_)
+
+    @classmethod
+    def train(cls, examples: Sequence[Example], vectors: np.ndarray,
+              settings: IntentSettings = IntentSettings()) -> IntentModel:
+        """Fit on labelled examples and their vectors (one row each, in the same order)."""
+        if len(examples) != len(vectors):
+            raise ValueError(f"{len(examples)} examples but {len(vectors)} vectors")
+        texts, rows, labels, weights = [], [], [], []
+        for example, vector in zip(examples, vectors):
+            for label in example.labels:  # a message asking two things teaches both, at half weight each
+                texts.append(letters(example.text))
+                rows.append(vector)
+                labels.append(label)
+                weights.append(1.0 / len(example.labels))
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True,
+                                     dtype=np.float32)
+        grams = vectorizer.fit_transform(texts)
+        classifier = LogisticRegression(C=settings.c, max_iter=3000)
+        classifier.fit(_features(grams, np.asarray(rows, dtype=np.float32), settings.dense_weight), labels,
+                       sample_weight=np.asarray(weights))
+        return cls(vectorizer, classifier, settings)
+
+    def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """One row of intent probabilities per text, columns in `labels` order."""
+        grams = self._vectorizer.transform([letters(t) for t in texts])
+        return self._classifier.predict_proba(_features(grams, np.asarray(vectors, dtype=np.float32),
+                                                        self.settings.dense_weight))
+
+    def predict(self, text: str, vector: Sequence[float]) -> Prediction:
+        """The prediction for one message and its vector."""
+        return self.read(self.probabilities([text], np.asarray([vector]))[0])
+
+    def read(self, row: np.ndarray) -> Prediction:
+        """A prediction from one row of probabilities."""
+        order = np.argsort(-row)
+        ranked = tuple((self.labels[i], round(float(row[i]), 4)) for i in order[:3])
+        best, confidence = ranked[0]
+        also = tuple(label for label, p in ranked[1:2]
+                     if p >= self.settings.also_threshold and best in COMBINABLE and label in COMBINABLE)
+        return Prediction(best, confidence, also, ranked, sure=confidence >= self.settings.threshold)
+
+
+def _features(grams: sparse.spmatrix, vectors: np.ndarray, dense_weight: float) -> sparse.csr_matrix:
+    return sparse.hstack([grams, sparse.csr_matrix(vectors * dense_weight)], format="csr")
