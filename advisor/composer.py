@@ -7,6 +7,7 @@ wording (advisor/sections.py) are separate jobs; this module only chooses and or
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from advisor.answer import Answer, SpecialitySuggestion
 from advisor.colleges import in_place
@@ -35,7 +36,7 @@ RECORDS_FOR: dict[str, tuple[str, ...]] = {
     "stipend": ("stipend-amount", "stipend"),
     "admission_dates": ("dates-general", "dates-grade-9", "dates-grade-11"),
     "admission_documents": ("documents", "where-to-apply", "apply-online", "who-may-apply"),
-    "admission_exams": ("creative-exams", "pass-mark"),
+    "admission_exams": ("no-ent-for-college", "creative-exams", "pass-mark"),
     "medical_certificate": ("medical-certificate",),
     "ent": ("no-ent-for-college", "university-after-college"),
     "pass_mark": ("pass-mark",),
@@ -44,6 +45,11 @@ RECORDS_FOR: dict[str, tuple[str, ...]] = {
     "dual": ("what-is-dual", "dual-education"),
     "targeted": ("targeted-training", "targeted-obligation", "zhas-maman", "serpin"),
 }
+# Intents about a named speciality: asked with a record's intent, they lead the answer.
+SPECIALITY_INTENTS = ("speciality_length", "speciality_info", "speciality_code")
+SAFETY_FAQS = ("crisis-helplines", "fake-documents-illegal")  # said only for a crisis or an illegal request
+# Intents whose first record is the core answer, shown too when the search prefers a neighbour of it.
+CANONICAL_TOO = frozenset({"admission_documents", "dual"})
 # Intents answered with one fixed phrase (chat acts, declines, honest «no data»), and the answer kind they give.
 PHRASE_FOR: dict[str, tuple[str, str, bool]] = {
     "greeting": ("greeting", "greeting", True),
@@ -81,6 +87,9 @@ class Composer:
 
     def compose(self) -> Answer:
         """The answer for the question's intent (and a second one it asks), or an honest 'not found'."""
+        lead = next((a for a in self.q.also if a in SPECIALITY_INTENTS), None)
+        if lead and self.q.intent in RECORDS_FOR:  # «сколько учиться на повара и есть ли стипендия»: the speciality
+            self.q = replace(self.q, intent=lead, also=(self.q.intent,))  # first, the record below it
         intent = self.q.intent
         self.extra = self._also_sections()
         if intent in PHRASE_FOR:
@@ -95,7 +104,7 @@ class Composer:
                    "quota": self._quota, "dormitory": self._dormitory, "paid_cost": self._paid_cost,
                    "pass_mark": self._pass_mark}.get(intent)
         answer = handler() if handler else self._from_records(intent)
-        return answer or self.not_found(intent)
+        return answer or self._faq() or self.not_found(intent)
 
     def not_found(self, intent: str) -> Answer:
         """An honest 'I don't have this' with where to look."""
@@ -228,7 +237,10 @@ class Composer:
         hits = {h.id: h.score for h in self.retriever.search(self.q.text, k=30,
                                                              filters=Filters(kinds=("faq", "admission", "programme")))}
         best = max(candidates, key=lambda r: hits.get(r.id, 0.0))
-        return [self._record_section(best, hits.get(best.id, 1.0))]
+        sections = [self._record_section(best, hits.get(best.id, 1.0))]
+        if intent in CANONICAL_TOO and best is not candidates[0]:  # «какие документы» and «где подавать» both
+            sections.append(self._blank_line(self._record_section(candidates[0], hits.get(candidates[0].id, 0.0))))
+        return sections
 
     def _record_section(self, record: object, score: float) -> Section:
         if isinstance(record, Faq):
@@ -237,6 +249,12 @@ class Composer:
             return self.write.admission_rule(record, score, bullet=False)
         assert isinstance(record, Programme)
         return self.write.programme(record)
+
+    def _faq(self) -> Answer | None:
+        """A question-and-answer record whose own words the message uses («сколько колледжей в Казахстане»)."""
+        hits = [h for h in self._search(k=3, kinds=("faq",), by_name_only=True) if h.id not in SAFETY_FAQS]
+        record = self.kb.get(hits[0].id) if hits else None
+        return self._answer("faq", [self.write.faq(record, hits[0].score)]) if isinstance(record, Faq) else None
 
     def _also_sections(self) -> list[Section]:
         """The answer to a second intent the message asks, when a record answers it («…и есть ли стипендия?»)."""

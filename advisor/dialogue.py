@@ -20,7 +20,7 @@ SHORT_WORDS = 5  # follow-ups are short; a longer message is a new question
 ORDINALS = {"перв": 1, "втор": 2, "трет": 3, "бирин": 1, "екин": 2, "ушин": 3, "1": 1, "2": 2, "3": 3}
 FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     # Word beginnings, folded (Kazakh letters as Russian ones), matched against each word of the message.
-    "thanks": ("спасиб", "пасиб", "благодар", "рахмет", "ракмет", "рахмат", "сагбол", "сау бол", "спс", "thank",
+    "thanks": ("спасиб", "пасиб", "благодар", "рахмет", "ракмет", "рахмат", "сагбол", "спс", "thank",
                "танк ю", "сенк"),
     "more": ("еще", "ещё", "другие", "други", "тагы", "баска", "больше вариант", "еще вариант"),
     "free": ("бесплатн", "тегин", "грант", "госзаказ", "мемтапсырыс"),

@@ -40,7 +40,7 @@ class IntentSettings(BaseModel):
 
     corpus_path: str = "knowledge/data/intents"  # the labelled corpus: train/ and dev/ folders of <intent>.yaml
     dense_weight: float = Field(1.0, ge=0)  # scale of the e5 vector against the n-gram features
-    c: float = Field(10.0, gt=0)  # inverse regularisation of the logistic regression
+    c: float = Field(30.0, gt=0)  # inverse regularisation of the logistic regression
     threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure
     also_threshold: float = Field(0.25, ge=0, le=1)  # a second intent at least this probable is answered too
 
@@ -66,9 +66,14 @@ class IntentModel:
 
     def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression, settings: IntentSettings):
         self._vectorizer = vectorizer
-        self._classifier = classifier
         self.settings = settings
         self.labels: tuple[str, ...] = tuple(str(label) for label in classifier.classes_)
+        # The regression's weights split by feature kind: scoring a message then needs no stacked matrix,
+        # which keeps a prediction well under a millisecond.
+        grams = len(vectorizer.vocabulary_)
+        self._gram_weights = np.ascontiguousarray(classifier.coef_[:, :grams].T)
+        self._dense_weights = np.ascontiguousarray(classifier.coef_[:, grams:].T * settings.dense_weight)
+        self._intercept = classifier.intercept_
 
     @classmethod
     def train(cls, examples: Sequence[Example], vectors: np.ndarray,
@@ -94,8 +99,11 @@ class IntentModel:
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """One row of intent probabilities per text, columns in `labels` order."""
         grams = self._vectorizer.transform([letters(t) for t in texts])
-        return self._classifier.predict_proba(_features(grams, np.asarray(vectors, dtype=np.float32),
-                                                        self.settings.dense_weight))
+        logits = grams @ self._gram_weights + np.asarray(vectors, dtype=np.float32) @ self._dense_weights
+        logits += self._intercept
+        logits -= logits.max(axis=1, keepdims=True)  # softmax, as the multinomial regression's predict_proba
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
 
     def predict(self, text: str, vector: Sequence[float]) -> Prediction:
         """The prediction for one message and its vector."""
@@ -106,8 +114,10 @@ class IntentModel:
         order = np.argsort(-row)
         ranked = tuple((self.labels[i], round(float(row[i]), 4)) for i in order[:3])
         best, confidence = ranked[0]
-        also = tuple(label for label, p in ranked[1:2]
-                     if p >= self.settings.also_threshold and best in COMBINABLE and label in COMBINABLE)
+        # An injection wrapped around a real question («ignore your instructions. какие документы нужны?») keeps
+        # the question: the answer comes from the knowledge base only, so it can reveal nothing.
+        also = tuple(label for label, p in ranked[1:2] if p >= self.settings.also_threshold
+                     and (best in COMBINABLE or best == "injection") and label in COMBINABLE)
         return Prediction(best, confidence, also, ranked, sure=confidence >= self.settings.threshold)
 
 

@@ -98,15 +98,19 @@ def understand(text: str, detector: LanguageDetector, prediction: Prediction, la
         grade=detect_grade(text) or grade,
         place=named_place or place,
         tags=tags,
-        wants_free=wants_free(text) or "free" in prediction.also,
+        wants_free=wants_free(text) or "free" in (prediction.intent, *prediction.also),
         interests=interests,
         confidence=prediction.confidence,
-        also=prediction.also,
+        also=() if prediction.intent == "injection" else prediction.also,
     )
 
 
 def settle(prediction: Prediction, slots: dict[str, bool]) -> str:
     """The intent to answer: the model's, or when it is unsure, the runner-up whose slot the message names."""
+    if prediction.intent == "injection" and prediction.also:
+        return prediction.also[0]  # the real question inside the injection
+    if slots.get("place") and "colleges" in prediction.also and prediction.intent in ("free", "suggest"):
+        return "colleges"  # «где бесплатно учат на медсестру в Астане»: the colleges there, with the free routes
     if prediction.sure or len(prediction.ranked) < 2:
         return prediction.intent
     runner_up = prediction.ranked[1][0]

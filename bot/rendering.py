@@ -92,7 +92,8 @@ async def send_answer(message: Message | MaybeInaccessibleMessageUnion, answer: 
     # What a teenager in crisis wrote is not kept: the intent is enough for the statistics.
     question = "" if answer.intent == "crisis" else answer.question or ""
     logged = store.log_question(user_id, question, answer.lang, answer.intent, answer.answered, {
-        "lang": answer.lang, "intent": answer.intent, "grade": answer.grade, "city": answer.city,
+        "lang": answer.lang, "intent": answer.intent, "label": answer.label, "confidence": answer.confidence,
+        "grade": answer.grade, "city": answer.city,
         "specialities": [{"id": s.id, "score": s.score, "why": s.why} for s in answer.specialities],
         "sources": [{"id": s.id, "kind": s.kind, "score": s.score} for s in answer.sources],
         "shown": shown if shown is not None else [s.id for s in answer.specialities]})

@@ -208,7 +208,7 @@ def test_admin_reload_picks_up_an_edit_while_answering(telegram) -> None:
     server, knowledge = telegram
     faq = knowledge / "faq.yaml"
     faq.write_text(faq.read_text(encoding="utf-8").replace(
-        "Сколько колледжей в Казахстане?", "Сколько всего колледжей в Казахстане?"), encoding="utf-8")
+        "Цифры зависят от того, что считать.", "Цифры зависят от того, что именно считать."), encoding="utf-8")
     mark = server.mark()
     server.send_text(ADMIN, "/reload")
     server.send_text(108, "хочу стать поваром")  # answered while the reload runs
@@ -217,7 +217,7 @@ def test_admin_reload_picks_up_an_edit_while_answering(telegram) -> None:
     assert "changed 1" in done.text
     after = server.mark()
     server.send_text(108, "сколько колледжей в казахстане")
-    assert "Сколько всего колледжей" in reply_to(server, 108, after).text
+    assert "что именно считать" in reply_to(server, 108, after).text
 
 
 def test_feedback_stats_and_forget(telegram) -> None:

@@ -235,6 +235,13 @@ async def test_forget_deletes_the_user(wired, bot: Bot) -> None:
     assert store.db["users"].count_where("user_id = ?", [107]) == 0
 
 
+async def test_feedback_written_as_a_message_is_kept_for_the_admins(wired, bot: Bot) -> None:
+    dispatcher, _, store = wired
+    await dispatcher.feed_update(bot, message_update(109, "бот ты ерунду отвечаешь, добавьте колледжи Тараза"))
+    assert "Спасибо за отзыв" in bot.session.texts()[-1]
+    assert store.db["feedback"].count_where("user_id = ? and comment like '%Тараза%'", [109]) == 1
+
+
 def test_html_is_escaped_and_long_answers_split_under_the_limit() -> None:
     from advisor.answer import Answer
 

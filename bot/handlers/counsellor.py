@@ -30,8 +30,9 @@ async def why(message: Message, access: AccessSettings, store: UserStore, lang: 
         return
     details = last["details"]
     lines = [f"<b>{html.escape(last['question'])}</b>",
-             f"lang: {details.get('lang')}, intent: {details.get('intent')}, grade: {details.get('grade')}, "
-             f"city: {html.escape(details.get('city') or '-')}"]
+             f"lang: {details.get('lang')}, intent: {details.get('intent')} "
+             f"(model: {details.get('label') or '-'}, {details.get('confidence') or '-'}), "
+             f"grade: {details.get('grade')}, city: {html.escape(details.get('city') or '-')}"]
     lines += [f"• {html.escape(s['id'])}: {s['score']} — {html.escape(s['why'])}"
               for s in details.get("specialities", [])]
     lines.append("sources:")

@@ -21,6 +21,8 @@ async def answer_question(message: Message, advisor: Advisor, store: UserStore, 
                           state: FSMContext, lang: str) -> None:
     answer = await converse(advisor, conversation_of(state), message.text, profile)
     await send_answer(message, answer, store, message.from_user.id, lang, metrics)
+    if answer.intent == "feedback":  # written as feedback: kept as a comment for the admins, as /feedback does
+        store.add_comment(message.from_user.id, message.text)
     if answer.city and not profile.city:  # a city the user named: remembered for later answers (/profile)
         store.update_profile(message.from_user.id, city=answer.city)
     if answer.intent == "suggest" and profile.grade is None and answer.grade is None \
