@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from advisor.answer import Answer, SpecialitySuggestion
 from advisor.colleges import in_place
-from advisor.phrases import phrase
+from advisor.phrases import TOPICS, phrase
 from advisor.ranking import Relevance, rank_specialities
 from advisor.reasons import reason
 from advisor.safety import folded_text
@@ -92,6 +92,8 @@ class Composer:
             self.q = replace(self.q, intent=lead, also=(self.q.intent,))  # first, the record below it
         intent = self.q.intent
         self.extra = self._also_sections()
+        if intent == "clarify":
+            return self._clarify()
         if intent in PHRASE_FOR:
             key, kind, answered = PHRASE_FOR[intent]
             return self._answer(kind, [Section(phrase(key, self.q.lang))], answered=answered)
@@ -261,6 +263,13 @@ class Composer:
         return [section for intent in self.q.also if intent != self.q.intent
                 for section in self._record_sections(intent)]
 
+    def _clarify(self) -> Answer:
+        """One short question between the two topics the model hesitates between."""
+        kk = self.q.lang == "kk"
+        first, second = (TOPICS[label][1 if kk else 0] for label in self.q.alternatives[:2])
+        return self._answer("clarify", [Section(phrase("clarify_two", self.q.lang, first=first, second=second))],
+                            answered=False)
+
     def _dormitory(self) -> Answer:
         """Whether a college the question names has a dormitory, where a source says; otherwise say it is unknown."""
         named = [c for h in self._search(k=5, kinds=("college",), by_name_only=True)
@@ -283,6 +292,6 @@ class Composer:
 
     def _answer(self, intent: str, sections: list[Section], specialities: list[SpecialitySuggestion] | None = None,
                 answered: bool = True) -> Answer:
-        if answered and self.extra:
-            sections = [*sections, *(self._blank_line(s) for s in self.extra)]
+        if answered and self.extra:  # the second question's answer right after the first one's, before any lists
+            sections = [sections[0], *(self._blank_line(s) for s in self.extra), *sections[1:]]
         return self.write.answer(self.q.text, intent, sections, specialities, answered)

@@ -39,9 +39,11 @@ class IntentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     corpus_path: str = "knowledge/data/intents"  # the labelled corpus: train/ and dev/ folders of <intent>.yaml
+    vector_cache: str = "var/cache"  # where the corpus's vectors are kept between starts, per embedding model
     dense_weight: float = Field(1.0, ge=0)  # scale of the e5 vector against the n-gram features
     c: float = Field(30.0, gt=0)  # inverse regularisation of the logistic regression
-    threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure
+    threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure: a named slot may settle it
+    clarify_below: float = Field(0.2, ge=0, le=1)  # below it, with no slot to settle, the bot asks which of two
     also_threshold: float = Field(0.25, ge=0, le=1)  # a second intent at least this probable is answered too
 
 
@@ -54,6 +56,7 @@ class Prediction:
     also: tuple[str, ...] = ()
     ranked: tuple[tuple[str, float], ...] = ()  # the best few intents with their probabilities
     sure: bool = True
+    guess: bool = False  # too unsure to answer: better to ask which of the two best it is
 
 
 def letters(text: str) -> str:
@@ -118,7 +121,8 @@ class IntentModel:
         # the question: the answer comes from the knowledge base only, so it can reveal nothing.
         also = tuple(label for label, p in ranked[1:2] if p >= self.settings.also_threshold
                      and (best in COMBINABLE or best == "injection") and label in COMBINABLE)
-        return Prediction(best, confidence, also, ranked, sure=confidence >= self.settings.threshold)
+        return Prediction(best, confidence, also, ranked, sure=confidence >= self.settings.threshold,
+                          guess=confidence < self.settings.clarify_below)
 
 
 def _features(grams: sparse.spmatrix, vectors: np.ndarray, dense_weight: float) -> sparse.csr_matrix:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from advisor.intents import Prediction
 from advisor.language import LanguageDetector
+from advisor.phrases import TOPICS
 from advisor.places import Place, find_place
 from knowledge.text import fold, normalise, tokens
 
@@ -51,6 +52,7 @@ class Question:
     interests: tuple[str, ...] = ()  # from the person's profile (the interest test), strongest first
     confidence: float = 1.0
     also: tuple[str, ...] = ()  # other intents the same message asks
+    alternatives: tuple[str, ...] = ()  # the two likeliest intents, for a clarifying question
 
     def asks(self, intent: str) -> bool:
         """True when the message asks this, first or besides."""
@@ -102,6 +104,7 @@ def understand(text: str, detector: LanguageDetector, prediction: Prediction, la
         interests=interests,
         confidence=prediction.confidence,
         also=() if prediction.intent == "injection" else prediction.also,
+        alternatives=tuple(label for label, _ in prediction.ranked[:2]),
     )
 
 
@@ -117,4 +120,6 @@ def settle(prediction: Prediction, slots: dict[str, bool]) -> str:
     deciding = _SETTLED_BY_SLOT.get(runner_up)
     if deciding and slots.get(deciding) and not slots.get(_SETTLED_BY_SLOT.get(prediction.intent, "")):
         return runner_up
+    if prediction.guess and prediction.intent in TOPICS and runner_up in TOPICS:
+        return "clarify"  # «а это как?» between two topics: one short question beats a wrong answer
     return prediction.intent

@@ -112,11 +112,11 @@ def build_corpus(settings: Settings) -> Corpus:
 
 
 def question_vectors(settings: Settings, retriever: HybridRetriever, texts: list[str]) -> np.ndarray:
-    """Each text's vector as the retriever embeds a question, batched and cached beside the index."""
+    """Each text's vector as the retriever embeds a question, batched and cached between starts."""
     embeddings = retriever.index.embeddings
     encode = query_encoder(getattr(embeddings, "inner", embeddings))  # batch whole lists, not one by one
     return cached_vectors([retriever.dense_text(t) for t in texts], encode,
-                          settings.resolve(settings.embeddings.index_path), retriever.index.model)
+                          settings.resolve(Path(settings.intents.vector_cache)), retriever.index.model)
 
 
 def build_intent_model(settings: Settings, retriever: HybridRetriever, corpus: Corpus | None = None) -> IntentModel:

@@ -26,6 +26,7 @@ def test_ask_json_gives_ranked_specialities_with_reasons(real_index: Path) -> No
     answer = json.loads(result.stdout)
     assert FIELDS <= set(answer)
     assert answer["lang"] == "ru" and answer["intent"] == "suggest"
+    assert answer["label"] == "suggest" and 0.45 <= answer["confidence"] <= 1
     top = answer["specialities"][0]
     assert top["id"] == "welding" and top["code"] == "07150500" and top["why"]
     assert {"id", "code", "name_ru", "name_kk", "score", "why"} == set(top)
@@ -106,3 +107,20 @@ def test_ask_dialogue_replays_a_whole_chat_with_follow_ups(real_index: Path, tmp
 def test_console_remembers_the_chat(real_index: Path) -> None:
     result = run(["console"], real_index, stdin="хочу быть поваром\nа где в Шымкенте?\n\n")
     assert result.returncode == 0 and "Организация питания» — Шымкент" in result.stdout
+
+
+def test_eval_intents_reports_dev_and_test_per_language_for_machines(real_index: Path) -> None:
+    result = run(["eval-intents", "--json"], real_index)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["sizes"]) == {"train", "dev", "test"} and report["sizes"]["test"] > 0
+    for part in ("dev", "test"):
+        assert {"ru", "kk", "kk_latin", "crisis", "offtopic", "injection"} <= set(report[part])
+        assert {"accuracy", "macro_f1"} <= set(report[part]["kk_latin"])
+        assert {"recall", "precision"} <= set(report[part]["crisis"])
+
+
+def test_eval_intents_refuses_a_missing_test_part_in_a_sentence(real_index: Path, tmp_path: Path) -> None:
+    result = run(["eval-intents", "--test", str(tmp_path / "nowhere")], real_index)
+    assert result.returncode == 2 and "corpus folder not found" in result.stderr
+    assert "Traceback" not in result.stderr
