@@ -33,6 +33,8 @@ NAMED_RECORDS = {"zhas-maman": re.compile(r"(?<!\w)(жас маман|zhas maman
 # Intents answered by fixed records of the knowledge base: the records that may answer each, the search on the
 # question choosing among them. The intent decides the topic, so a nearby record of another topic never answers.
 RECORDS_FOR: dict[str, tuple[str, ...]] = {
+    "free": ("is-college-free", "second-qualification"),
+    "speciality_compare": ("working-vs-midlevel",),
     "stipend": ("stipend-amount", "stipend"),
     "admission_dates": ("dates-general", "dates-grade-9", "dates-grade-11"),
     "admission_documents": ("documents", "where-to-apply", "apply-online", "who-may-apply"),
@@ -45,6 +47,8 @@ RECORDS_FOR: dict[str, tuple[str, ...]] = {
     "dual": ("what-is-dual", "dual-education"),
     "targeted": ("targeted-training", "targeted-obligation", "zhas-maman", "serpin"),
 }
+# Intents with records that are answered by a handler of their own, never as a second answer's record.
+HANDLED_APART = frozenset({"free", "speciality_compare"})
 # Intents about a named speciality: asked with a record's intent, they lead the answer.
 SPECIALITY_INTENTS = ("speciality_length", "speciality_info", "speciality_code")
 SAFETY_FAQS = ("crisis-helplines", "fake-documents-illegal")  # said only for a crisis or an illegal request
@@ -171,6 +175,8 @@ class Composer:
     def _compare(self) -> Answer | None:
         """Two named specialities side by side; one found is described alone, none is an honest 'not found'."""
         specialities = self._specialities()[:2]
+        if len(specialities) < 2 and self._names("working-vs-midlevel"):  # «чем 3W от 4S отличается»
+            return self._from_records("speciality_compare")
         if len(specialities) < 2:
             return self._speciality()
         return self._answer("speciality", [self.write.comparison(specialities)], specialities)
@@ -190,9 +196,8 @@ class Composer:
     def _free(self) -> Answer | None:
         if self.q.tags:
             return self._quota()
-        faq = self.kb.get("is-college-free")
-        sections = [self.write.faq(faq, 1.0), Section("")] if isinstance(faq, Faq) else []
-        sections.append(self._free_routes(limit=3 if sections else 4))
+        sections = self._record_sections("free")  # in general, or «вторая квалификация тоже бесплатно?»
+        sections.append(self._blank_line(self._free_routes(limit=3 if sections else 4)))
         return self._answer("free", sections)
 
     def _quota(self) -> Answer | None:
@@ -203,11 +208,14 @@ class Composer:
         confirmed = self.write.quotas(programme, self.q.tags)
         unconfirmed = [t for t in UNCONFIRMED_CATEGORIES if t in self.q.tags]
         sections = [confirmed] if confirmed else []
-        sections += [Section(phrase("quota_unconfirmed", self.q.lang,
-                                    category=phrase(f"category_{tag}", self.q.lang))) for tag in unconfirmed]
+        # «Not confirmed» rests on the order's list of categories: it is cited, without another category's figure.
+        sections += [Section(phrase("quota_unconfirmed", self.q.lang, category=phrase(f"category_{tag}", self.q.lang)),
+                             {programme.id: 1.0}) for tag in unconfirmed]
+        if "kandas" in self.q.tags and isinstance(who := self.kb.get("foreigners"), Faq):
+            sections.append(self._blank_line(self.write.faq(who, 1.0)))  # kandas may apply, by the admission rules
         if not sections:  # no category named: what the quotas are
             sections = [Section(phrase("quota_general", self.q.lang)), self.write.programme(programme)]
-        return self._answer("free", sections, answered=bool(confirmed) or not unconfirmed)
+        return self._answer("free", sections)
 
     def _pass_mark(self) -> Answer | None:
         """How free places are won: a competition on the certificate's average, nothing guaranteed."""
@@ -244,6 +252,10 @@ class Composer:
             sections.append(self._blank_line(self._record_section(candidates[0], hits.get(candidates[0].id, 0.0))))
         return sections
 
+    def _names(self, record_id: str) -> bool:
+        """True when the message uses the record's own key words («3W», «техник», «рабочая квалификация»)."""
+        return any(h.id == record_id for h in self._search(k=5, kinds=("faq",), by_name_only=True))
+
     def _record_section(self, record: object, score: float) -> Section:
         if isinstance(record, Faq):
             return self.write.faq(record, score)
@@ -260,11 +272,13 @@ class Composer:
 
     def _also_sections(self) -> list[Section]:
         """The answer to a second intent the message asks, when a record answers it («…и есть ли стипендия?»)."""
-        return [section for intent in self.q.also if intent != self.q.intent
+        return [section for intent in self.q.also if intent != self.q.intent and intent not in HANDLED_APART
                 for section in self._record_sections(intent)]
 
     def _clarify(self) -> Answer:
-        """One short question between the two topics the model hesitates between."""
+        """One short question between the two topics the model hesitates between; a named speciality settles it."""
+        if self._search(k=5, kinds=("speciality", "profession"), by_name_only=True):
+            return self._suggest() or self.not_found("suggest")  # «hochu svarshikom v aktobe…»: the speciality
         kk = self.q.lang == "kk"
         first, second = (TOPICS[label][1 if kk else 0] for label in self.q.alternatives[:2])
         return self._answer("clarify", [Section(phrase("clarify_two", self.q.lang, first=first, second=second))],
