@@ -279,6 +279,10 @@ class Composer:
         """One short question between the two topics the model hesitates between; a named speciality settles it."""
         if self._search(k=5, kinds=("speciality", "profession"), by_name_only=True):
             return self._suggest() or self.not_found("suggest")  # «hochu svarshikom v aktobe…»: the speciality
+        named = self._search(k=3, kinds=("programme", "faq", "admission"), by_name_only=True)
+        if named and named[0].id not in SAFETY_FAQS:  # a record the message names by its own words answers it
+            record = self.kb.get(named[0].id)
+            return self._answer(record.kind, [self._record_section(record, named[0].score)])
         kk = self.q.lang == "kk"
         first, second = (TOPICS[label][1 if kk else 0] for label in self.q.alternatives[:2])
         return self._answer("clarify", [Section(phrase("clarify_two", self.q.lang, first=first, second=second))],

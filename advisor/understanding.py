@@ -114,11 +114,11 @@ def settle(prediction: Prediction, slots: dict[str, bool]) -> str:
         return prediction.also[0]  # the real question inside the injection
     if slots.get("place") and "colleges" in prediction.also and prediction.intent in ("free", "suggest"):
         return "colleges"  # «где бесплатно учат на медсестру в Астане»: the colleges there, with the free routes
-    if prediction.sure or len(prediction.ranked) < 2:
-        return prediction.intent
+    if prediction.sure or len(prediction.ranked) < 2 or slots.get(_SETTLED_BY_SLOT.get(prediction.intent, "")):
+        return prediction.intent  # sure, or the slot it needs is named («қандас болсам…» for a quota)
     runner_up = prediction.ranked[1][0]
     deciding = _SETTLED_BY_SLOT.get(runner_up)
-    if deciding and slots.get(deciding) and not slots.get(_SETTLED_BY_SLOT.get(prediction.intent, "")):
+    if deciding and slots.get(deciding):
         return runner_up
     if prediction.guess and prediction.intent in TOPICS and runner_up in TOPICS:
         return "clarify"  # «а это как?» between two topics: one short question beats a wrong answer

@@ -34,8 +34,8 @@ def cached_vectors(texts: Sequence[str], encode: Callable[[list[str]], Sequence[
         chunk = missing[start:start + batch]
         for text, vector in zip(chunk, encode(chunk)):
             known[_digest(text)] = np.asarray(vector, dtype=np.float32)
-    if missing and path:
-        _write(path, {k: known[k] for k in dict.fromkeys(keys)})
+    if missing and path:  # everything known is kept: the test part's vectors must not push out the corpus's
+        _write(path, known)
     if not keys:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([known[k] for k in keys])
