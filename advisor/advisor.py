@@ -60,18 +60,13 @@ class Advisor:
     def kb(self) -> KnowledgeBase:
         return self._state.kb
 
-    @property
-    def intents(self) -> IntentModel:
-        return self._state.intents
-
     def replace(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel) -> None:
         """Answer from a new knowledge base, index and model; questions in flight finish on the old ones."""
         self._state = _State(kb, retriever, language_detector(kb), intents)  # one reference swap: atomic
 
     def predict(self, text: str) -> Prediction:
         """What the message asks, by the intent model, from the vector retrieval computes for it anyway."""
-        state = self._state
-        return state.intents.predict(text, state.retriever.query_vector(text))
+        return _predict(self._state, text)
 
     def ask(self, text: str, lang: str | None = None, grade: int | None = None, city: str | None = None,
             top_k: int | None = None, interests: tuple[str, ...] = ()) -> Answer:
@@ -86,7 +81,7 @@ class Advisor:
             notes.append(phrase("too_long", lang or state.detector.detect(cleaned), limit=self.max_chars))
         if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
-        prediction = state.intents.predict(cleaned, state.retriever.query_vector(cleaned))
+        prediction = _predict(state, cleaned)
         # A crisis or an illegal request found by either the model or the word-list floor wins over everything.
         if risk := risk_of(cleaned) or (prediction.intent if prediction.intent in SAFETY_RECORDS else None):
             answer = safety_answer(state.kb, risk, lang or state.detector.detect(cleaned))
@@ -234,6 +229,10 @@ class Advisor:
         if not suggestions:
             return composer.not_found("suggest")
         return composer.suggestion_answer(suggestions)
+
+
+def _predict(state: _State, text: str) -> Prediction:
+    return state.intents.predict(text, state.retriever.query_vector(text))
 
 
 def _unanswered(text: str, lang: str, message: str) -> Answer:

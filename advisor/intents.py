@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,8 +39,8 @@ class IntentSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    corpus_path: str = "knowledge/data/intents"  # the labelled corpus: train/ and dev/ folders of <intent>.yaml
-    vector_cache: str = "var/cache"  # where the corpus's vectors are kept between starts, per embedding model
+    corpus_path: Path = Path("knowledge/data/intents")  # the labelled corpus: train/ and dev/ folders of <intent>.yaml
+    vector_cache: Path = Path("var/cache")  # where the corpus's vectors are kept between starts, per embedding model
     dense_weight: float = Field(1.0, ge=0)  # scale of the e5 vector against the n-gram features
     c: float = Field(30.0, gt=0)  # inverse regularisation of the logistic regression
     threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure: a named slot may settle it
@@ -80,8 +81,9 @@ class IntentModel:
 
     @classmethod
     def train(cls, examples: Sequence[Example], vectors: np.ndarray,
-              settings: IntentSettings = IntentSettings()) -> IntentModel:
+              settings: IntentSettings | None = None) -> IntentModel:
         """Fit on labelled examples and their vectors (one row each, in the same order)."""
+        settings = settings or IntentSettings()
         if len(examples) != len(vectors):
             raise ValueError(f"{len(examples)} examples but {len(vectors)} vectors")
         texts, rows, labels, weights = [], [], [], []

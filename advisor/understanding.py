@@ -13,6 +13,7 @@ from advisor.intents import Prediction
 from advisor.language import LanguageDetector
 from advisor.phrases import TOPICS
 from advisor.places import Place, find_place
+from advisor.safety import folded_text
 from knowledge.text import fold, normalise, tokens
 
 # Quota categories a person names, as folded word beginnings (a space inside means a phrase).
@@ -50,7 +51,6 @@ class Question:
     tags: frozenset[str] = field(default_factory=frozenset)
     wants_free: bool = False
     interests: tuple[str, ...] = ()  # from the person's profile (the interest test), strongest first
-    confidence: float = 1.0
     also: tuple[str, ...] = ()  # other intents the same message asks
     alternatives: tuple[str, ...] = ()  # the two likeliest intents, for a clarifying question
 
@@ -69,14 +69,14 @@ def detect_grade(text: str) -> int | None:
     return None
 
 
-def folded(text: str) -> str:
+def _folded(text: str) -> str:
     """Lower-case words with Kazakh letters folded and Latin transliterated, padded for phrase search."""
     return f" {' '.join(fold(w) for w in tokens(text))} "
 
 
 def detect_tags(text: str) -> frozenset[str]:
     """Quota categories the person names (rural, disabled, orphan, kandas, large family, …)."""
-    words = folded(text).split()
+    words = _folded(text).split()
     joined = f" {' '.join(words)} "
     return frozenset(tag for tag, stems in _CATEGORY_PATTERNS.items()
                      if any(w.startswith(fold(s)) for w in words for s in stems if " " not in s)
@@ -85,7 +85,7 @@ def detect_tags(text: str) -> frozenset[str]:
 
 def wants_free(text: str) -> bool:
     """True when the message asks for free study, whatever else it asks."""
-    return bool(_FREE.search(folded(text).replace("й", "и")))
+    return bool(_FREE.search(folded_text(text)))
 
 
 def understand(text: str, detector: LanguageDetector, prediction: Prediction, lang: str | None = None,
@@ -102,7 +102,6 @@ def understand(text: str, detector: LanguageDetector, prediction: Prediction, la
         tags=tags,
         wants_free=wants_free(text) or "free" in (prediction.intent, *prediction.also),
         interests=interests,
-        confidence=prediction.confidence,
         also=() if prediction.intent == "injection" else prediction.also,
         alternatives=tuple(label for label, _ in prediction.ranked[:2]),
     )

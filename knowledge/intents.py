@@ -104,7 +104,7 @@ def read_split(folder: Path, split: str = "") -> tuple[list[Example], list[str]]
     for path in sorted(folder.glob("*.yaml")):
         name = f"{split}/{path.name}" if split else path.name
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # _Loader is a safe loader
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             problems.append(f"{name}: not valid YAML: {str(exc).splitlines()[0]}")
             continue
