@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
 from advisor.composer import Composer
-from advisor.dialogue import Conversation, FollowUp, chosen_option, conversation_language, read_follow_up
+from advisor.dialogue import (Conversation, chosen_option, conversation_language, is_short, refers_to_place,
+                              refers_to_thing)
+from advisor.fields import FieldModel
 from advisor.intents import IntentModel, Prediction
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
@@ -16,8 +19,9 @@ from advisor.places import find_place
 from advisor.render import citation
 from advisor.safety import folded_text, risk_of
 from advisor.sections import source_ref
-from advisor.understanding import Question, understand
-from embeddings.retriever import HybridRetriever
+from advisor.ranking import Relevance
+from advisor.understanding import Question, bare_grade, detect_grade, detect_tags, understand
+from embeddings.retriever import Filters, HybridRetriever
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Faq, Speciality
 from knowledge.text import tokens
@@ -32,6 +36,7 @@ class _State:
     retriever: HybridRetriever
     detector: LanguageDetector
     intents: IntentModel
+    fields: FieldModel | None
 
 
 def language_detector(kb: KnowledgeBase) -> LanguageDetector:
@@ -50,9 +55,9 @@ def language_detector(kb: KnowledgeBase) -> LanguageDetector:
 class Advisor:
     """Answers questions over one knowledge base, index and intent model; `replace` swaps all at once for a reload."""
 
-    def __init__(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel, top_k: int = 5,
-                 max_chars: int = 1000):
-        self._state = _State(kb, retriever, language_detector(kb), intents)
+    def __init__(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel,
+                 fields: FieldModel | None = None, top_k: int = 5, max_chars: int = 1000):
+        self._state = _State(kb, retriever, language_detector(kb), intents, fields)
         self.top_k = top_k
         self.max_chars = max_chars
 
@@ -60,17 +65,20 @@ class Advisor:
     def kb(self) -> KnowledgeBase:
         return self._state.kb
 
-    def replace(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel) -> None:
-        """Answer from a new knowledge base, index and model; questions in flight finish on the old ones."""
-        self._state = _State(kb, retriever, language_detector(kb), intents)  # one reference swap: atomic
+    def replace(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel,
+                fields: FieldModel | None = None) -> None:
+        """Answer from a new knowledge base, index and models; questions in flight finish on the old ones."""
+        self._state = _State(kb, retriever, language_detector(kb), intents, fields)  # one reference swap: atomic
 
     def predict(self, text: str) -> Prediction:
         """What the message asks, by the intent model, from the vector retrieval computes for it anyway."""
         return _predict(self._state, text)
 
     def ask(self, text: str, lang: str | None = None, grade: int | None = None, city: str | None = None,
-            top_k: int | None = None, interests: tuple[str, ...] = ()) -> Answer:
-        """Answer one question; never raises on bad input. Grade, city and interests come from a profile."""
+            top_k: int | None = None, interests: tuple[str, ...] = (), overrides: dict[str, Any] | None = None
+            ) -> Answer:
+        """Answer one question; never raises on bad input. Grade, city and interests come from a profile;
+        `overrides` replace what the text says (a chat's changed grade, place or category re-asks with them)."""
         state = self._state  # one consistent snapshot for the whole answer
         cleaned = (text or "").strip()
         if not cleaned:
@@ -89,6 +97,10 @@ class Advisor:
             return answer
         question = understand(cleaned, state.detector, prediction, lang=lang, grade=grade,
                               place=find_place(city) if city else None, interests=interests)
+        question = replace(question, **(overrides or {}))
+        if state.fields is not None and question.intent in SUGGESTING:
+            vector = state.retriever.query_vector(cleaned)  # cached: the intent model asked for it already
+            question = replace(question, field_boosts=state.fields.boosts(cleaned, vector))
         answer = Composer(state.kb, state.retriever, question, top_k or self.top_k).compose()
         answer.label, answer.confidence = question.intent, prediction.confidence
         if is_vague(cleaned) and not names_a_speciality(answer):
@@ -101,25 +113,98 @@ class Advisor:
 
     def converse(self, text: str, conversation: Conversation | None = None, grade: int | None = None,
                  city: str | None = None, interests: tuple[str, ...] = ()) -> tuple[Answer, Conversation]:
-        """Answer one message of a chat: a short follow-up is read against the conversation; returns the new state."""
+        """Answer one message of a chat, read against the conversation; returns the new state."""
         conv = conversation if conversation is not None and not conversation.expired() else Conversation()
-        detected = self._state.detector.detect(text) if (text or "").strip() else (conv.lang or "ru")
-        lang = conversation_language(text or "", conv, detected)
+        cleaned = (text or "").strip()[: self.max_chars]
+        detected = self._state.detector.detect(cleaned) if cleaned else (conv.lang or "ru")
+        lang = conversation_language(cleaned, conv, detected)
         grade = conv.grade or grade
         city = conv.city or city
-        follow = read_follow_up(text or "", conv)
-        if follow is None and conv.suggested and (text or "").strip():
-            follow = self._chat_act(text, conv)
-        answer = self._follow_up(follow, text, conv, lang, grade, city) if follow else None
+        answer = self._in_thread(cleaned, conv, lang, grade, city) if cleaned and conv.topic else None
         if answer is None:
             answer = self.ask(text, lang=lang, grade=grade, city=city, interests=interests)
-            if answer.specialities:
-                conv.question = text
-                conv.suggested = [s.id for s in answer.specialities]
-                conv.shown = list(conv.suggested)
-                conv.focus = conv.suggested[0]
+            _note_question(conv, text, answer)
         answer.question = text
         return answer, self._remember(conv, answer)
+
+    def _in_thread(self, text: str, conv: Conversation, lang: str, grade: int | None,
+                   city: str | None) -> Answer | None:
+        """The answer to a dialogue act or a reference to what is in focus; None for a question of its own."""
+        act = self.predict(text).intent
+        if act in SAFETY_RECORDS or risk_of(text):
+            return None
+        picked = chosen_option(text, conv)
+        if act == "pick_option" or (picked and text.strip(" .!?#№").isdigit()):
+            conv.focus = picked or conv.focus
+            return self.about_speciality(picked, "info", lang, grade, city) if picked else None
+        if act == "more" and conv.listing:
+            return self._more(conv, lang, grade, city)
+        if act == "back" and conv.listing:
+            answer = self.ask(conv.listing, lang=lang, grade=grade, city=city)
+            _note_question(conv, conv.listing, answer)
+            return answer
+        if act == "change_detail":
+            return self._changed_detail(text, conv, lang, grade, city)
+        if act in FOCUS_INTENTS:
+            return self._about_focus(text, act, conv, lang, grade, city)
+        return None
+
+    def _more(self, conv: Conversation, lang: str, grade: int | None, city: str | None) -> Answer:
+        """The next specialities for the last list's question."""
+        answer = self.more_suggestions(conv.listing, conv.shown, lang, grade, city)
+        conv.shown += [s.id for s in answer.specialities]
+        conv.suggested = [s.id for s in answer.specialities] or conv.suggested
+        return answer
+
+    def _changed_detail(self, text: str, conv: Conversation, lang: str, grade: int | None,
+                        city: str | None) -> Answer | None:
+        """«а после 9?», «а в Шымкенте?», «көп балалы болсақ ше?»: the focused question again with the new detail."""
+        new_grade, place, categories = detect_grade(text) or bare_grade(text), find_place(text), detect_tags(text)
+        if not (new_grade or place or categories):
+            return None
+        grade = new_grade or grade
+        city = place.label("ru") if place else city
+        conv.grade, conv.city = grade, city or ""
+        if categories:
+            conv.categories = sorted(categories)
+            quota_talk = conv.topic == "free" and conv.question
+            return self.ask(conv.question if quota_talk else text, lang=lang, grade=grade, city=city,
+                            overrides={"tags": frozenset(categories), "intent": "quota"})
+        if conv.focus and conv.topic in ("suggest", "speciality", "colleges"):
+            topic = "colleges" if place else "length"
+            return self.about_speciality(conv.focus, topic, lang, grade, city)
+        if not conv.question:
+            return None
+        overrides = {"grade": grade} if new_grade else {}
+        return self.ask(conv.question, lang=lang, grade=grade, city=city,
+                        overrides={**overrides, "place": place} if place else overrides)
+
+    def _about_focus(self, text: str, act: str, conv: Conversation, lang: str, grade: int | None,
+                     city: str | None) -> Answer | None:
+        """«а там общага есть?», «сколько на это учиться?»: the question about the college or speciality in focus."""
+        pointed = refers_to_place(text) or refers_to_thing(text)
+        if not (pointed or is_short(text)) or self._named_specialities(text):
+            return None  # «а на повара сколько учиться?» names its own subject
+        place = find_place(text)
+        city = place.label("ru") if place else city
+        if act == "dormitory":
+            colleges = (conv.college,) if conv.college else tuple(conv.colleges)
+            if not colleges and not conv.focus:
+                return self._clarify(text, lang) if pointed else None
+            return self.ask(text, lang=lang, grade=grade, city=city, overrides={"colleges": colleges})
+        if not conv.focus:
+            return self._clarify(text, lang) if pointed else None
+        return self.about_speciality(conv.focus, FOCUS_INTENTS[act], lang, grade, city)
+
+    @staticmethod
+    def _clarify(text: str, lang: str) -> Answer:
+        """One short question when a message points at something the chat has not named."""
+        return Answer(question=text, lang=lang, intent="clarify", answer=phrase("clarify", lang), answered=False)
+
+    def _named_specialities(self, text: str) -> list[str]:
+        """Specialities or professions the message names by a word of theirs (not by closeness in meaning)."""
+        hits = self._state.retriever.search(text, k=5, filters=Filters(kinds=("speciality", "profession")))
+        return [h.id for h in Relevance.of(text).keep(hits, by_name_only=True)]
 
     def more_suggestions(self, question: str, shown: list[str], lang: str | None = None, grade: int | None = None,
                          city: str | None = None) -> Answer:
@@ -134,53 +219,6 @@ class Advisor:
         composer = Composer(state.kb, state.retriever, understood, self.top_k)
         return composer.suggestion_answer(fresh)
 
-    def _chat_act(self, text: str, conv: Conversation) -> FollowUp | None:
-        """«тағы бар ма?», «давай последний»: a request for more or for one option that the word lists missed."""
-        intent = self.predict(text[: self.max_chars]).intent
-        if intent == "more":
-            return FollowUp("more", conv.focus)
-        if intent == "pick_option" and (chosen := chosen_option(text, conv)):
-            return FollowUp("option", chosen)
-        return None
-
-    def _follow_up(self, follow: FollowUp, text: str, conv: Conversation, lang: str, grade: int | None,
-                   city: str | None) -> Answer | None:
-        """The answer a follow-up asks for, or None when the message turns out to be a new question."""
-        if follow.kind == "thanks":
-            if not conv.lang and KAZAKH_THANKS.search(folded_text(text)):  # «рахмет» opens a Kazakh chat
-                lang = "kk"
-            return Answer(question=text, lang=lang, intent="thanks", answer=phrase("thanks_reply", lang))
-        if follow.kind == "unclear":
-            return Answer(question=text, lang=lang, intent="clarify", answer=phrase("clarify", lang))
-        if follow.kind in ("colleges", "free", "details", "length") and self._names_a_speciality(text, lang):
-            return None  # «где учат на повара» is a new question, not a follow-up
-        grade = follow.grade or grade
-        city = follow.place.label("ru") if follow.place else city
-        if follow.grade:
-            conv.grade = follow.grade
-        if follow.place:
-            conv.city = city or ""
-        if follow.kind == "more":
-            answer = self.more_suggestions(conv.question, conv.shown, lang, grade, city) if conv.question else None
-            if answer is not None:
-                conv.shown += [s.id for s in answer.specialities]
-                conv.suggested = [s.id for s in answer.specialities] or conv.suggested
-            return answer
-        if follow.kind == "dormitory":
-            return Answer(question=text, lang=lang, intent="faq", answer=phrase("dormitory_unknown", lang),
-                          answered=False)
-        topic = {"free": "free", "colleges": "colleges", "place": "colleges"}.get(follow.kind, "info")
-        if follow.speciality:
-            conv.focus = follow.speciality
-            return self.about_speciality(follow.speciality, topic, lang, grade, city)
-        if follow.kind in ("free", "place", "grade") and conv.question:
-            return self.ask(conv.question if follow.kind == "grade" else text, lang=lang, grade=grade, city=city)
-        return None
-
-    def _names_a_speciality(self, text: str, lang: str) -> bool:
-        """True when the message itself names a speciality or profession (not only «колледжи», «бесплатно»)."""
-        return names_a_speciality(self.ask(text, lang=lang))
-
     def _remember(self, conv: Conversation, answer: Answer) -> Conversation:
         """The conversation after this answer: its language, topic, place, grade; the free summary said once."""
         hint = "\n" + phrase("free_hint", answer.lang)
@@ -191,6 +229,9 @@ class Advisor:
         conv.lang = answer.lang
         if answer.intent not in ("thanks", "clarify"):
             conv.topic = answer.intent
+        if answer.colleges:  # what «там» points at next
+            conv.colleges = [c.id for c in answer.colleges]
+            conv.college = conv.colleges[0] if len(conv.colleges) == 1 else ""
         conv.city = answer.city or conv.city
         conv.grade = answer.grade or conv.grade
         conv.updated = time.time()
@@ -201,9 +242,9 @@ class Advisor:
         """Details, colleges or free routes of one speciality (for buttons); None for an unknown id."""
         state = self._state
         spec = state.kb.get(speciality_id)
-        if not isinstance(spec, Speciality) or topic not in ("info", "colleges", "free"):
+        intent = {"info": "speciality", "length": "speciality_length", "colleges": "colleges", "free": "free"}.get(topic)
+        if not isinstance(spec, Speciality) or intent is None:
             return None
-        intent = {"info": "speciality", "colleges": "colleges", "free": "free"}[topic]
         question = Question(text=spec.name_ru, lang=lang, intent=intent, grade=grade,
                             place=find_place(city) if city else None)
         return Composer(state.kb, state.retriever, question, self.top_k).about(spec)
@@ -231,6 +272,18 @@ class Advisor:
         return composer.suggestion_answer(suggestions)
 
 
+def _note_question(conv: Conversation, text: str, answer: Answer) -> None:
+    """Remember a question of its own: what it listed and what is in focus, for the follow-ups."""
+    if answer.label in CHAT_ACTS or answer.intent in ("clarify", "offtopic", "crisis", "illegal"):
+        return
+    conv.question = text
+    if answer.specialities:
+        conv.suggested = [s.id for s in answer.specialities]
+        conv.focus = conv.suggested[0]
+        if len(answer.specialities) > 1:
+            conv.listing, conv.shown = text, list(conv.suggested)
+
+
 def _predict(state: _State, text: str) -> Prediction:
     return state.intents.predict(text, state.retriever.query_vector(text))
 
@@ -247,7 +300,12 @@ VAGUE_WORDS = frozenset(folded_text("""не знаю куда кем что на
 выбрать я хз вообще пойти могу идти учиться после класса класс колледж колледже а и или не білмеймін қайда түсу
 түсуге керек кім болсам болам неге сынып сыныптан кейін 9 11 бола ма""").split())
 VAGUE_INTERESTS = ("computers", "machines", "caring", "creativity")
-KAZAKH_THANKS = re.compile(r"(?<!\w)(рахмет|ракмет|рахмат|сагбол|сау бол)")
+# Intents that, asked about «там» / «это» or left elliptic, are about the speciality in focus: the topic each asks.
+FOCUS_INTENTS = {"speciality_info": "info", "speciality_code": "info", "speciality_length": "length",
+                 "colleges": "colleges", "free": "free", "dormitory": "colleges"}
+CHAT_ACTS = frozenset({"greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "back", "change_detail",
+                       "feedback"})
+SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answer may list suggested specialities
 SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
 
 

@@ -63,6 +63,8 @@ PHRASE_FOR: dict[str, tuple[str, str, bool]] = {
     "feedback": ("feedback_thanks", "feedback", True),
     "more": ("no_list", "clarify", False),
     "pick_option": ("no_list", "clarify", False),
+    "back": ("no_list", "clarify", False),
+    "change_detail": ("clarify", "clarify", False),
     "offtopic": ("offtopic", "offtopic", False),
     "injection": ("offtopic", "offtopic", False),
     "salary": ("salary_unknown", "salary", False),
@@ -130,7 +132,7 @@ class Composer:
     def about(self, spec: Speciality) -> Answer:
         """The card, the colleges or the free routes of one chosen speciality."""
         chosen = SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk, 1.0, "")
-        if self.q.intent == "speciality":
+        if self.q.intent in ("speciality", "speciality_length"):
             return self._speciality_card(chosen)
         cited = Section("", {spec.id: 1.0})
         if self.q.intent == "colleges":
@@ -146,7 +148,7 @@ class Composer:
     def _specialities(self) -> list[SpecialitySuggestion]:
         """The ranked specialities for the question, each with its reason."""
         ranked = rank_specialities(self.kb, self._search(k=12, kinds=("speciality", "profession")),
-                                   self.q.interests, self.top_k)
+                                   self.q.interests, self.top_k, self.q.field_boosts)
         return [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
                                      round(r.score, 4), reason(r, self.relevance, self.q.interests, self.q.lang))
                 for r in ranked]
@@ -292,6 +294,7 @@ class Composer:
         """Whether a college the question names has a dormitory, where a source says; otherwise say it is unknown."""
         named = [c for h in self._search(k=5, kinds=("college",), by_name_only=True)
                  if isinstance(c := self.kb.get(h.id), College)]
+        named = named or [c for cid in self.q.colleges if isinstance(c := self.kb.get(cid), College)]
         known = next((c for c in named if c.dormitory is not None), None)
         if known is None:
             return self._answer("faq", [Section(phrase("dormitory_unknown", self.q.lang))], answered=False)

@@ -156,7 +156,8 @@ def turn_failures(turn: Turn, answer: Answer, lang: str) -> list[str]:
 
 
 def evaluate_conversations(advisor: Advisor, cases: list[ConversationCase]) -> dict[str, Any]:
-    """Hold every case as a fresh chat; the share of cases whose every turn passes, per type and language."""
+    """Hold every case as a fresh chat; the share of cases whose every turn passes, per type and language, and
+    the share of turns that pass, per language (`turns:<lang>`)."""
     groups: dict[str, list[bool]] = defaultdict(list)
     failed: list[dict[str, Any]] = []
     for case in cases:
@@ -164,7 +165,9 @@ def evaluate_conversations(advisor: Advisor, cases: list[ConversationCase]) -> d
         problems: list[str] = []
         for turn in case.turns:
             answer, conversation = advisor.converse(turn.q, conversation)
-            problems += [f"{turn.q!r}: {p}" for p in turn_failures(turn, answer, case.lang)]
+            wrong = turn_failures(turn, answer, case.lang)
+            groups[f"turns:{case.lang}"].append(not wrong)
+            problems += [f"{turn.q!r}: {p}" for p in wrong]
         kind = "dialogue" if len(case.turns) > 1 else "single"
         for key in ("all", f"lang:{case.lang}", f"{kind}:{case.lang}", f"type:{case.type}"):
             groups[key].append(not problems)

@@ -15,9 +15,14 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
+from advisor.advisor import Advisor
+from advisor.fields import FieldModel
 from advisor.intents import IntentModel, IntentSettings
 from advisor.safety import risk_of
+from embeddings.retriever import HybridRetriever
 from knowledge.intents import Example
+from knowledge.loader import KnowledgeBase
+from knowledge.schema import Speciality
 
 Vectors = Callable[[Sequence[Example]], np.ndarray]
 SCRIPTS = ("ru", "kk", "kk_latin")
@@ -96,6 +101,32 @@ def tune(train: Sequence[Example], dev: Sequence[Example], vectors: Vectors,
     return sorted(rows, key=lambda r: -r["macro_f1"])
 
 
+def field_report(kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel, fields: FieldModel,
+                 examples: Sequence[Example]) -> dict[str, Any]:
+    """`first_suggestion_fields` of the answers an advisor with these models gives."""
+    advisor = Advisor(kb, retriever, intents, fields)
+
+    def groups(text: str) -> list[str]:
+        return [spec.group for s in advisor.ask(text).specialities if isinstance(spec := kb.get(s.id), Speciality)]
+
+    return first_suggestion_fields(groups, examples)
+
+
+def first_suggestion_fields(ask: Callable[[str], Sequence[str]], examples: Sequence[Example]) -> dict[str, Any]:
+    """Share of interest messages whose first suggested speciality is from the field a counsellor would pick.
+
+    `ask` returns the groups of the specialities an answer suggests, best first."""
+    rows = [(e.lang, e.group, list(ask(e.text))) for e in examples if e.group]
+    result: dict[str, Any] = {}
+    for lang in ("ru", "kk"):
+        hits = [bool(groups) and groups[0] == wanted for lang_, wanted, groups in rows if lang_ == lang]
+        result[lang] = {"n": len(hits), "first_in_field": round(float(np.mean(hits)), 3) if hits else None}
+    misses = Counter((wanted, groups[0] if groups else "none") for _, wanted, groups in rows
+                     if not groups or groups[0] != wanted)
+    result["confusions"] = [{"true": t, "predicted": p, "n": n} for (t, p), n in misses.most_common(8)]
+    return result
+
+
 def format_report(result: dict[str, Any]) -> str:
     """The figures as a short table for a terminal."""
     sizes = result["sizes"]
@@ -110,4 +141,9 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append(f"  crisis    recall {r['crisis']['recall']}  precision {r['crisis']['precision']}")
         lines.append("  recall    " + ", ".join(f"{k} {r[k]['recall']}" for k in ("offtopic", "injection", "illegal")))
         lines.append("  confusions: " + "; ".join(f"{c['true']}→{c['predicted']} ×{c['n']}" for c in r["confusions"]))
+        if fields := r.get("fields"):
+            lines.append("  first suggestion in the expected field: " + ", ".join(
+                f"{lang} {fields[lang]['first_in_field']} (n={fields[lang]['n']})" for lang in ("ru", "kk")))
+            lines.append("    misses: " + "; ".join(f"{c['true']}→{c['predicted']} ×{c['n']}"
+                                                   for c in fields["confusions"]))
     return "\n".join(lines)

@@ -65,19 +65,50 @@ def letters(text: str) -> str:
     return " ".join(fold(word) for word in tokens(text)).replace("й", "и")
 
 
-class IntentModel:
-    """A logistic regression over [e5 vector, character n-grams]; built by `train`."""
+class TextClassifier:
+    """A logistic regression over [e5 vector, character n-grams of the folded words]; built by `fit`."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression, settings: IntentSettings):
+    def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression, dense_weight: float):
         self._vectorizer = vectorizer
-        self.settings = settings
         self.labels: tuple[str, ...] = tuple(str(label) for label in classifier.classes_)
         # The regression's weights split by feature kind: scoring a message then needs no stacked matrix,
         # which keeps a prediction well under a millisecond.
         grams = len(vectorizer.vocabulary_)
         self._gram_weights = np.ascontiguousarray(classifier.coef_[:, :grams].T)
-        self._dense_weights = np.ascontiguousarray(classifier.coef_[:, grams:].T * settings.dense_weight)
+        self._dense_weights = np.ascontiguousarray(classifier.coef_[:, grams:].T * dense_weight)
         self._intercept = classifier.intercept_
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, c: float, dense_weight: float,
+            weights: Sequence[float] | None = None) -> TextClassifier:
+        """Fit on texts, their labels and their vectors (one row each, in the same order)."""
+        if not len(texts) == len(labels) == len(vectors):
+            raise ValueError(f"{len(texts)} texts, {len(labels)} labels and {len(vectors)} vectors")
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True,
+                                     dtype=np.float32)
+        grams = vectorizer.fit_transform([letters(t) for t in texts])
+        classifier = LogisticRegression(C=c, max_iter=3000)
+        classifier.fit(_features(grams, np.asarray(vectors, dtype=np.float32), dense_weight), list(labels),
+                       sample_weight=None if weights is None else np.asarray(weights))
+        return cls(vectorizer, classifier, dense_weight)
+
+    def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """One row of label probabilities per text, columns in `labels` order."""
+        grams = self._vectorizer.transform([letters(t) for t in texts])
+        logits = grams @ self._gram_weights + np.asarray(vectors, dtype=np.float32) @ self._dense_weights
+        logits += self._intercept
+        logits -= logits.max(axis=1, keepdims=True)  # softmax, as the multinomial regression's predict_proba
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+class IntentModel:
+    """The intents of messages, read with the thresholds chosen on dev; built by `train`."""
+
+    def __init__(self, classifier: TextClassifier, settings: IntentSettings):
+        self._classifier = classifier
+        self.settings = settings
+        self.labels = classifier.labels
 
     @classmethod
     def train(cls, examples: Sequence[Example], vectors: np.ndarray,
@@ -89,26 +120,17 @@ class IntentModel:
         texts, rows, labels, weights = [], [], [], []
         for example, vector in zip(examples, vectors):
             for label in example.labels:  # a message asking two things teaches both, at half weight each
-                texts.append(letters(example.text))
+                texts.append(example.text)
                 rows.append(vector)
                 labels.append(label)
                 weights.append(1.0 / len(example.labels))
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True,
-                                     dtype=np.float32)
-        grams = vectorizer.fit_transform(texts)
-        classifier = LogisticRegression(C=settings.c, max_iter=3000)
-        classifier.fit(_features(grams, np.asarray(rows, dtype=np.float32), settings.dense_weight), labels,
-                       sample_weight=np.asarray(weights))
-        return cls(vectorizer, classifier, settings)
+        classifier = TextClassifier.fit(texts, labels, np.asarray(rows, dtype=np.float32), settings.c,
+                                        settings.dense_weight, weights)
+        return cls(classifier, settings)
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """One row of intent probabilities per text, columns in `labels` order."""
-        grams = self._vectorizer.transform([letters(t) for t in texts])
-        logits = grams @ self._gram_weights + np.asarray(vectors, dtype=np.float32) @ self._dense_weights
-        logits += self._intercept
-        logits -= logits.max(axis=1, keepdims=True)  # softmax, as the multinomial regression's predict_proba
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return self._classifier.probabilities(texts, vectors)
 
     def predict(self, text: str, vector: Sequence[float]) -> Prediction:
         """The prediction for one message and its vector."""

@@ -66,9 +66,10 @@ class RankedSpeciality:
     profession: Profession | None = None
 
 
-def rank_specialities(kb: KnowledgeBase, hits: list[Hit], interests: tuple[str, ...],
-                      top_k: int) -> list[RankedSpeciality]:
-    """Specialities from speciality and profession hits, best first; the profile's interests tip close ones."""
+def rank_specialities(kb: KnowledgeBase, hits: list[Hit], interests: tuple[str, ...], top_k: int,
+                      field_boosts: dict[str, float] | None = None) -> list[RankedSpeciality]:
+    """Specialities from speciality and profession hits, best first; the field the message points to (learned,
+    advisor/fields.py) and the profile's interests tip close ones."""
     scores: dict[str, float] = {}
     professions: dict[str, Profession] = {}
     for hit in hits:
@@ -83,6 +84,7 @@ def rank_specialities(kb: KnowledgeBase, hits: list[Hit], interests: tuple[str, 
                     professions[sid] = record
     specs = {sid: spec for sid in scores if isinstance(spec := kb.get(sid), Speciality)}
     for sid, spec in specs.items():
+        scores[sid] *= (field_boosts or {}).get(spec.group, 1.0)
         if set(interests) & set(spec.interests):
             scores[sid] *= PROFILE_INTEREST_BOOST
     if not specs:

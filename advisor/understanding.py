@@ -53,6 +53,8 @@ class Question:
     interests: tuple[str, ...] = ()  # from the person's profile (the interest test), strongest first
     also: tuple[str, ...] = ()  # other intents the same message asks
     alternatives: tuple[str, ...] = ()  # the two likeliest intents, for a clarifying question
+    colleges: tuple[str, ...] = ()  # college ids a chat points at with «там» / «онда»
+    field_boosts: dict[str, float] = field(default_factory=dict, hash=False)  # per speciality group, from FieldModel
 
     def asks(self, intent: str) -> bool:
         """True when the message asks this, first or besides."""
@@ -67,6 +69,12 @@ def detect_grade(text: str) -> int | None:
     if _GRADE_9.search(lowered):
         return 9
     return None
+
+
+def bare_grade(text: str) -> int | None:
+    """9 or 11 said alone in a short follow-up («а 11?», «9 ше»), where no other number is meant."""
+    numbers = re.findall(r"(?<![\d.,])(9|11)(?![\d.,])", text)
+    return int(numbers[0]) if len(numbers) == 1 and len(tokens(text)) <= 4 else None
 
 
 def _folded(text: str) -> str:

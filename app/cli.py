@@ -225,6 +225,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_eval_intents(settings: Settings, args: argparse.Namespace) -> int:
     from advisor import intent_evaluation
+    from advisor.fields import FieldModel, field_texts
+    from advisor.intents import IntentModel
     from knowledge.intents import CorpusError, load_test_part
 
     corpus = build_corpus(settings)
@@ -246,6 +248,12 @@ def cmd_eval_intents(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result = intent_evaluation.evaluate_intents(train, dev, test, vectors, settings.intents)
+    # The first suggestion's field, through the whole advisor: dev with models trained on train, test shipped.
+    for part, seen, examples in (("dev", train, dev), ("test", [*train, *dev], test)):
+        texts, groups = field_texts(seen, kb)
+        fields = FieldModel.train(texts, groups, question_vectors(settings, retriever, texts), settings.fields)
+        intents = IntentModel.train(seen, vectors(seen), settings.intents)
+        result[part]["fields"] = intent_evaluation.field_report(kb, retriever, intents, fields, examples)
     print(json.dumps(result, ensure_ascii=False, indent=1) if args.json else intent_evaluation.format_report(result))
     return 0
 

@@ -13,6 +13,7 @@ import yaml
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from advisor.fields import FieldSettings
 from advisor.intents import IntentSettings
 from bot.config import AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings, ThrottleSettings
 
@@ -79,6 +80,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     intents: IntentSettings = IntentSettings()
+    fields: FieldSettings = FieldSettings()
     storage: StorageSettings = StorageSettings()
     access: AccessSettings = AccessSettings()
     throttle: ThrottleSettings = ThrottleSettings()

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from advisor.advisor import Advisor
 from advisor.dialogue import EXPIRES_SECONDS
+from advisor.fields import FieldModel, field_texts
 from advisor.intents import IntentModel
 from app.config import Settings, load_settings
 from bot.app import build_bot, build_dispatcher, register_commands
@@ -125,23 +126,47 @@ def build_intent_model(settings: Settings, retriever: HybridRetriever, corpus: C
                              settings.intents)
 
 
+def build_field_model(settings: Settings, kb: KnowledgeBase, retriever: HybridRetriever,
+                      corpus: Corpus | None = None) -> FieldModel:
+    """Which field an interest message points to, trained on the corpus's labelled suggest messages (train and
+    dev, as the intent model) and the specialities' own names and keywords."""
+    corpus = corpus or build_corpus(settings)
+    texts, groups = field_texts(corpus.examples("train") + corpus.examples("dev"), kb)
+    return FieldModel.train(texts, groups, question_vectors(settings, retriever, texts), settings.fields)
+
+
 def build_advisor(settings: Settings, home: IndexHome | None = None) -> Advisor:
     """A ready advisor: knowledge loaded, index opened or built, retrieval and the intent model set up.
 
     A long-running process passes the home it keeps for reloads; without one, one is opened for the process.
     """
-    kb, retriever, intents, _ = _answering_parts(settings, home or build_home(settings, build_embeddings(settings)))
-    return Advisor(kb, retriever, intents, settings.retrieval.top_k, settings.limits.max_question_chars)
+    parts = _answering_parts(settings, home or build_home(settings, build_embeddings(settings)))
+    return Advisor(*parts.advisor_args, top_k=settings.retrieval.top_k, max_chars=settings.limits.max_question_chars)
 
 
-def _answering_parts(settings: Settings, home: IndexHome, progress: Progress | None = None
-                     ) -> tuple[KnowledgeBase, HybridRetriever, IntentModel, ReindexReport | None]:
-    """Knowledge and corpus validated first (a broken file changes nothing), then the index and the model."""
+@dataclass(frozen=True)
+class _Parts:
+    """Everything an advisor answers from, built together at start and at every reload."""
+
+    kb: KnowledgeBase
+    retriever: HybridRetriever
+    intents: IntentModel
+    fields: FieldModel
+    report: ReindexReport | None
+
+    @property
+    def advisor_args(self) -> tuple[KnowledgeBase, HybridRetriever, IntentModel, FieldModel]:
+        return self.kb, self.retriever, self.intents, self.fields
+
+
+def _answering_parts(settings: Settings, home: IndexHome, progress: Progress | None = None) -> _Parts:
+    """Knowledge and corpus validated first (a broken file changes nothing), then the index and the models."""
     kb = build_knowledge(settings)
     corpus = build_corpus(settings)
     index, report = build_index(kb, home, progress)
     retriever = build_retriever(settings, kb, index)
-    return kb, retriever, build_intent_model(settings, retriever, corpus), report
+    return _Parts(kb, retriever, build_intent_model(settings, retriever, corpus),
+                  build_field_model(settings, kb, retriever, corpus), report)
 
 
 def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
@@ -151,9 +176,9 @@ def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
     `home` is the one the advisor was built with, kept for the life of the process. Raises KnowledgeError
     (listing the problems) when the files do not validate.
     """
-    kb, retriever, intents, report = _answering_parts(settings, home, progress)
-    advisor.replace(kb, retriever, intents)
-    return report
+    parts = _answering_parts(settings, home, progress)
+    advisor.replace(*parts.advisor_args)
+    return parts.report
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

@@ -2,7 +2,8 @@
 
 Kept as YAML beside the knowledge records, one file per intent and split:
 `<corpus>/train/<label>.yaml` and `<corpus>/dev/<label>.yaml`, each
-`{label: <intent>, examples: [{text, lang, also?, slots?}, ...]}`. The test part has the same shape and lives
+`{label: <intent>, examples: [{text, lang, also?, slots?, field?}, ...]}`; `field` (suggest only) is the group of
+specialities a counsellor would take the first suggestion from. The test part has the same shape and lives
 apart (tests/eval/intents/), read only by the evaluation. An admin adds an example to train/<label>.yaml (for
 instance from /unanswered) and reloads; the intent model learns it at the reload.
 """
@@ -27,7 +28,7 @@ LABELS: tuple[str, ...] = (
     "colleges", "free", "quota", "stipend",
     "admission_dates", "admission_documents", "admission_exams", "medical_certificate",
     "ent", "pass_mark", "university", "grade_choice", "dormitory", "paid_cost", "salary", "dual", "targeted",
-    "greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "feedback",
+    "greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "back", "change_detail", "feedback",
     "offtopic", "injection", "crisis", "illegal",
 )
 SPLITS = ("train", "dev")
@@ -51,6 +52,7 @@ class Example:
     label: str
     also: tuple[str, ...] = ()
     slots: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    group: str = ""  # for suggest (`field:` in the file): the speciality group the first suggestion must come from
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -136,7 +138,10 @@ def _parse_example(raw: Any, label: str) -> tuple[Example | None, str]:
         return None, f"slot `category` must be one of {', '.join(CATEGORIES)}"
     if "grade" in slots and slots["grade"] not in (9, 11):
         return None, "slot `grade` must be 9 or 11"
-    return Example(raw["text"].strip(), raw["lang"], label, tuple(also), dict(slots)), ""
+    wanted_field = raw.get("field") or ""
+    if not isinstance(wanted_field, str) or (wanted_field and label != "suggest"):
+        return None, "`field` is a speciality group, given only on suggest examples"
+    return Example(raw["text"].strip(), raw["lang"], label, tuple(also), dict(slots), wanted_field), ""
 
 
 def load_corpus(folder: Path) -> Corpus:

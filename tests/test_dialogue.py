@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from advisor.dialogue import EXPIRES_SECONDS, Conversation, conversation_language, read_follow_up
+from advisor.dialogue import (EXPIRES_SECONDS, Conversation, chosen_option, conversation_language, refers_to_place,
+                              refers_to_thing)
 from advisor.evaluation import evaluate_conversations, load_conversation_cases
 from conftest import ROOT
 
@@ -14,21 +15,28 @@ AFTER_SUGGESTIONS = Conversation(lang="ru", suggested=["cooking", "bakery", "hot
                                  topic="suggest", question="хочу быть поваром", updated=time.time())
 
 
-@pytest.mark.parametrize("text, kind, speciality", [
-    ("а в Шымкенте?", "place", "cooking"), ("Алматыда ше?", "place", "cooking"), ("а бесплатно?", "free", "cooking"),
-    ("второй вариант", "option", "bakery"), ("екінші нұсқа", "option", "bakery"), ("ещё варианты", "more", "cooking"),
-    ("а колледжи?", "colleges", "cooking"), ("сколько учиться?", "length", "cooking"),
-    ("а после 11?", "grade", "cooking"), ("подробнее про третий", "details", "hotel"), ("рахмет", "thanks", ""),
-    ("а там есть общага?", "dormitory", "cooking"),
+@pytest.mark.parametrize("text, speciality", [
+    ("второй вариант", "bakery"), ("екінші нұсқа", "bakery"), ("ekinshisin tandaimyn", "bakery"), ("3", "hotel"),
+    ("подробнее про третий", "hotel"), ("үшіншісі туралы айтшы", "hotel"), ("давай последний", "hotel"),
+    ("birinshi", "cooking"), ("№2", "bakery"),
 ])
-def test_short_follow_ups_are_read_against_the_conversation(text: str, kind: str, speciality: str) -> None:
-    follow = read_follow_up(text, AFTER_SUGGESTIONS)
-    assert follow is not None and follow.kind == kind and follow.speciality == speciality
+def test_an_option_is_picked_by_its_ordinal_or_number_in_either_language(text: str, speciality: str) -> None:
+    assert chosen_option(text, AFTER_SUGGESTIONS) == speciality
 
 
-def test_a_follow_up_with_nothing_to_follow_asks_back_and_a_new_question_is_not_a_follow_up() -> None:
-    assert read_follow_up("а там?", Conversation()).kind == "unclear"
-    assert read_follow_up("хочу стать сварщиком после 9 класса в Астане", AFTER_SUGGESTIONS) is None
+def test_a_number_that_is_not_an_option_picks_nothing() -> None:
+    assert chosen_option("а после 11?", AFTER_SUGGESTIONS) == ""  # a grade
+    assert chosen_option("пятый", AFTER_SUGGESTIONS) == ""  # the list has three
+    assert chosen_option("второй", Conversation()) == ""  # no list yet
+
+
+@pytest.mark.parametrize("text, there, it", [
+    ("а там общага есть?", True, False), ("онда жатақхана бар ма", True, False), ("sonda stipendiya bar ma", True, False),
+    ("сколько на это учиться?", False, True), ("бұл не мамандық", False, True), ("ол неше жыл оқиды", False, True),
+    ("хочу стать сварщиком после 9 класса в Астане", False, False),
+])
+def test_references_to_the_college_or_speciality_in_focus_are_found(text: str, there: bool, it: bool) -> None:
+    assert (refers_to_place(text), refers_to_thing(text)) == (there, it)
 
 
 def test_a_short_message_keeps_the_conversation_language_unless_clearly_the_other() -> None:
