@@ -100,7 +100,8 @@ class Advisor:
         question = replace(question, **(overrides or {}))
         if state.fields is not None and question.intent in SUGGESTING:
             vector = state.retriever.query_vector(cleaned)  # cached: the intent model asked for it already
-            question = replace(question, field_boosts=state.fields.boosts(cleaned, vector))
+            boosts, group = state.fields.read(cleaned, vector)
+            question = replace(question, field_boosts=boosts, field=group)
         answer = Composer(state.kb, state.retriever, question, top_k or self.top_k).compose()
         answer.label, answer.confidence = question.intent, prediction.confidence
         if is_vague(cleaned) and not names_a_speciality(answer):

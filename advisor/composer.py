@@ -120,7 +120,9 @@ class Composer:
 
     def suggestion_answer(self, specialities: list[SpecialitySuggestion]) -> Answer:
         """The answer listing ranked specialities with their reasons, then colleges or free routes."""
-        sections = [self.write.suggestions(specialities)]
+        only_near = all(s.why == phrase("why_meaning", self.q.lang) for s in specialities)
+        # Nothing the message points to: said plainly, not passed off as a match.
+        sections = [self.write.suggestions(specialities, intro="only_near" if only_near else "suggest_intro")]
         if self.q.place or self.q.intent == "colleges":
             sections.append(self._blank_line(self.write.colleges([s.id for s in specialities[:3]])))
         if self.q.wants_free:
@@ -145,13 +147,17 @@ class Composer:
         hits = self.retriever.search(self.q.text, k=k, filters=Filters(kinds=kinds))
         return self.relevance.keep(hits, by_name_only)
 
-    def _specialities(self) -> list[SpecialitySuggestion]:
-        """The ranked specialities for the question, each with its reason."""
-        ranked = rank_specialities(self.kb, self._search(k=12, kinds=("speciality", "profession")),
-                                   self.q.interests, self.top_k, self.q.field_boosts)
-        return [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
-                                     round(r.score, 4), reason(r, self.relevance, self.q.interests, self.q.lang))
-                for r in ranked]
+    def _specialities(self, by_name_only: bool = False) -> list[SpecialitySuggestion]:
+        """The ranked specialities for the question, each with its reason; by_name_only: those it names."""
+        hits = self._search(k=12, kinds=("speciality", "profession"), by_name_only=by_name_only)
+        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts)
+        suggestions = [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
+                                            round(r.score, 4),
+                                            reason(r, self.relevance, self.q.interests, self.q.lang, self.q.field))
+                       for r in ranked]
+        # A suggestion only near in meaning is filler beside ones the message points to: dropped.
+        meaningful = [s for s in suggestions if s.why != phrase("why_meaning", self.q.lang)]
+        return meaningful or suggestions
 
     def _named_record(self) -> Programme | Faq | None:
         """The one programme or question the message names by its own name («Жас маман», «ЕНТ»), if any."""
@@ -188,7 +194,8 @@ class Composer:
             return self._suggest()
         named = [c for h in self._search(k=5, kinds=("college",), by_name_only=True)
                  if in_place(c := self.kb.get(h.id), self.q.place) and isinstance(c, College)]
-        specialities = self._specialities()[:3] if not named else []
+        # «какие вообще колледжи есть в Костанае» names no speciality: all the place's colleges, not guessed ones.
+        specialities = self._specialities(by_name_only=True)[:3] if not named else []
         listed = self.write.colleges([s.id for s in specialities], named=named)
         sections = [join(listed, Section("", {s.id: s.score for s in specialities}), separator="")]
         if self.q.wants_free:

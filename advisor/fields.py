@@ -25,6 +25,7 @@ class FieldSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weight: float = Field(1.5, ge=0)  # a speciality's score is multiplied by 1 + weight × P(its group)
+    sure: float = Field(0.5, ge=0, le=1)  # a group this probable is named as the reason for its specialities
     c: float = Field(10.0, gt=0)  # inverse regularisation of the logistic regression
     dense_weight: float = Field(1.0, ge=0)  # scale of the e5 vector against the n-gram features
 
@@ -61,6 +62,10 @@ class FieldModel:
         row = self._classifier.probabilities([text], np.asarray([vector]))[0]
         return {label: float(p) for label, p in zip(self._classifier.labels, row)}
 
-    def boosts(self, text: str, vector: Sequence[float]) -> dict[str, float]:
-        """The factor each group's specialities are scored by for this message."""
-        return {group: 1.0 + self.settings.weight * p for group, p in self.probabilities(text, vector).items()}
+    def read(self, text: str, vector: Sequence[float]) -> tuple[dict[str, float], str]:
+        """The factor each group's specialities are scored by for this message, and the group it surely points
+        to ('' when no group is at least `sure` probable)."""
+        probabilities = self.probabilities(text, vector)
+        top = max(probabilities, key=probabilities.__getitem__)
+        boosts = {group: 1.0 + self.settings.weight * p for group, p in probabilities.items()}
+        return boosts, top if probabilities[top] >= self.settings.sure else ""

@@ -28,6 +28,7 @@ Vectors = Callable[[Sequence[Example]], np.ndarray]
 SCRIPTS = ("ru", "kk", "kk_latin")
 # The grid `eval-intents --tune` searches on dev.
 GRID = {"dense_weight": (0.5, 1.0, 1.5, 2.0), "c": (10.0, 30.0, 100.0)}
+FIELD_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)  # the field model's weights `--tune` tries
 
 
 def predictions(model: IntentModel, examples: Sequence[Example], vectors: np.ndarray) -> list[tuple[str, float]]:

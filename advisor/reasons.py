@@ -10,14 +10,17 @@ from knowledge.text import stemmed_tokens
 from knowledge.vocabulary import label
 
 
-def reason(ranked: RankedSpeciality, relevance: Relevance, interests: tuple[str, ...], lang: str) -> str:
-    """The strongest reason: a keyword said, a profession named, an interest said, the profile, or meaning."""
+def reason(ranked: RankedSpeciality, relevance: Relevance, interests: tuple[str, ...], lang: str,
+           field: str = "") -> str:
+    """The strongest reason: a keyword said, a profession named, an interest said, the field the message points
+    to (learned), the profile, or only closeness in meaning."""
     spec = ranked.spec
     named_profession = (phrase("why_profession", lang, value=in_language(
         lang, ranked.profession.name_ru, ranked.profession.name_kk))
                         if ranked.profession else "")
+    in_field = phrase("why_field", lang, value=label(field, lang)) if field and spec.group == field else ""
     return (keyword_reason(spec, relevance, lang) or named_profession or interest_reason(spec, relevance, lang)
-            or profile_reason(spec, interests, lang) or phrase("why_meaning", lang))
+            or in_field or profile_reason(spec, interests, lang) or phrase("why_meaning", lang))
 
 
 def keyword_reason(spec: Speciality, relevance: Relevance, lang: str) -> str:

@@ -15,6 +15,7 @@ from advisor.render import citation, first_sentence, fit_message, in_language, s
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
 
+FEW_COLLEGES = 3  # fewer colleges than this in a place: the answer says the base has only these
 MAX_COLLEGES_SHOWN = 6
 MAX_SOURCES_SHOWN = 3
 ALWAYS_FREE = ("free-first-qualification", "state-order")
@@ -43,9 +44,9 @@ class Writer:
         return in_language(self.lang, ru, kk)
 
     # --- specialities -------------------------------------------------------------------------
-    def suggestions(self, specialities: list[SpecialitySuggestion]) -> Section:
+    def suggestions(self, specialities: list[SpecialitySuggestion], intro: str = "suggest_intro") -> Section:
         """Numbered specialities, each with its reason (and study length after the person's grade)."""
-        lines = [phrase("suggest_intro", self.lang)]
+        lines = [phrase(intro, self.lang)]
         for n, suggestion in enumerate(specialities, 1):
             spec = self._speciality(suggestion.id)
             # The code stays in the details card: a teenager reads the name and the reason.
@@ -146,6 +147,8 @@ class Writer:
                          + self._caveats(college, speciality_ids, all_unofficial))
         if len(ordered) > MAX_COLLEGES_SHOWN:
             lines.append(phrase("more_colleges", self.lang, n=len(ordered) - MAX_COLLEGES_SHOWN))
+        elif self.place and len(ordered) < FEW_COLLEGES:  # an honest count, not a list passed off as complete
+            lines.append(phrase("few_colleges", self.lang, n=len(ordered)))
         years = sorted({c.as_of for c in shown})
         span = phrase("year_word", self.lang, year=f"{years[0]}–{years[-1]}" if len(years) > 1 else years[0])
         if all_unofficial:  # said once, not on every line

@@ -55,6 +55,7 @@ class Question:
     alternatives: tuple[str, ...] = ()  # the two likeliest intents, for a clarifying question
     colleges: tuple[str, ...] = ()  # college ids a chat points at with «там» / «онда»
     field_boosts: dict[str, float] = field(default_factory=dict, hash=False)  # per speciality group, from FieldModel
+    field: str = ""  # the speciality group the message surely points to, from FieldModel
 
     def asks(self, intent: str) -> bool:
         """True when the message asks this, first or besides."""

@@ -240,6 +240,13 @@ def cmd_eval_intents(settings: Settings, args: argparse.Namespace) -> int:
     train, dev = corpus.examples("train"), corpus.examples("dev")
     if args.tune:
         rows = intent_evaluation.tune(train, dev, vectors, settings.intents)
+        intents = IntentModel.train(train, vectors(train), settings.intents)
+        texts, groups = field_texts(train, kb)
+        field_vectors = question_vectors(settings, retriever, texts)
+        for weight in intent_evaluation.FIELD_WEIGHTS:  # the field model's weight, on dev's interest messages
+            fields = FieldModel.train(texts, groups, field_vectors, settings.fields.model_copy(update={"weight": weight}))
+            report = intent_evaluation.field_report(kb, retriever, intents, fields, dev)
+            rows.append({"field_weight": weight, **{lang: report[lang]["first_in_field"] for lang in ("ru", "kk")}})
         print(json.dumps(rows, indent=1) if args.json else "\n".join(json.dumps(r) for r in rows))
         return 0
     try:
