@@ -9,8 +9,8 @@ from typing import Any
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
 from advisor.composer import Composer
-from advisor.dialogue import (Conversation, chosen_option, conversation_language, is_short, refers_to_place,
-                              refers_to_thing)
+from advisor.dialogue import (Conversation, chosen_option, conversation_language, is_elliptic, is_short,
+                              refers_to_place, refers_to_thing)
 from advisor.fields import FieldModel
 from advisor.intents import IntentModel, Prediction
 from advisor.language import LanguageDetector
@@ -23,7 +23,7 @@ from advisor.ranking import Relevance
 from advisor.understanding import Question, bare_grade, detect_grade, detect_tags, understand
 from embeddings.retriever import Filters, HybridRetriever
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import Faq, Speciality
+from knowledge.schema import College, Faq, Profession, Speciality
 from knowledge.text import tokens
 from knowledge.vocabulary import label
 
@@ -138,14 +138,20 @@ class Advisor:
         if act == "pick_option" or (picked and text.strip(" .!?#№").isdigit()):
             conv.focus = picked or conv.focus
             return self.about_speciality(picked, "info", lang, grade, city) if picked else None
+        if conv.college and refers_to_place(text) and act in ("more", "suggest", "speciality_info", "colleges"):
+            return self.about_college(conv.college, lang)  # «а чему там учат?», «какие ещё специальности у них?»
         if act == "more" and conv.listing:
             return self._more(conv, lang, grade, city)
         if act == "back" and conv.listing:
             answer = self.ask(conv.listing, lang=lang, grade=grade, city=city)
             _note_question(conv, conv.listing, answer)
             return answer
-        if act == "change_detail":
-            return self._changed_detail(text, conv, lang, grade, city)
+        if act == "change_detail" and (answer := self._changed_detail(text, conv, lang, grade, city)):
+            return answer
+        if conv.asked in FOCUS_INTENTS and (act in ("change_detail", conv.asked) or is_elliptic(text)) \
+                and (other := self._named_speciality(text)):
+            conv.focus = other  # «а на бухгалтера?» after «сколько учиться на повара?»: the same, about another
+            return self.about_speciality(other, FOCUS_INTENTS[conv.asked], lang, grade, city)
         if act in FOCUS_INTENTS:
             return self._about_focus(text, act, conv, lang, grade, city)
         return None
@@ -184,7 +190,7 @@ class Advisor:
                      city: str | None) -> Answer | None:
         """«а там общага есть?», «сколько на это учиться?»: the question about the college or speciality in focus."""
         pointed = refers_to_place(text) or refers_to_thing(text)
-        if not (pointed or is_short(text)) or self._named_specialities(text):
+        if not (pointed or is_short(text)) or self._named_speciality(text):
             return None  # «а на повара сколько учиться?» names its own subject
         place = find_place(text)
         city = place.label("ru") if place else city
@@ -202,10 +208,19 @@ class Advisor:
         """One short question when a message points at something the chat has not named."""
         return Answer(question=text, lang=lang, intent="clarify", answer=phrase("clarify", lang), answered=False)
 
-    def _named_specialities(self, text: str) -> list[str]:
-        """Specialities or professions the message names by a word of theirs (not by closeness in meaning)."""
+    def _named_speciality(self, text: str) -> str:
+        """The speciality the message names by a word of its own or of its profession (not by meaning), or ''."""
+        kb = self._state.kb
         hits = self._state.retriever.search(text, k=5, filters=Filters(kinds=("speciality", "profession")))
-        return [h.id for h in Relevance.of(text).keep(hits, by_name_only=True)]
+        for hit in Relevance.of(text).keep(hits, by_name_only=True):
+            if not any(len(term) >= 4 for term in hit.key_terms):  # «жер» of «қай жерде» names no speciality
+                continue
+            record = kb.get(hit.id)
+            if isinstance(record, Speciality):
+                return record.id
+            if isinstance(record, Profession) and record.specialities:
+                return record.specialities[0]
+        return ""
 
     def more_suggestions(self, question: str, shown: list[str], lang: str | None = None, grade: int | None = None,
                          city: str | None = None) -> Answer:
@@ -250,6 +265,15 @@ class Advisor:
                             place=find_place(city) if city else None)
         return Composer(state.kb, state.retriever, question, self.top_k).about(spec)
 
+    def about_college(self, college_id: str, lang: str = "ru") -> Answer | None:
+        """One college's card; None for an unknown id."""
+        state = self._state
+        college = state.kb.get(college_id)
+        if not isinstance(college, College):
+            return None
+        question = Question(text=college.name, lang=lang, intent="colleges")
+        return Composer(state.kb, state.retriever, question, self.top_k).college(college)
+
     def suggest_for_interests(self, weights: dict[str, float], lang: str = "ru",
                               grade: int | None = None) -> Answer:
         """Specialities ranked by how well their interests match the weights (from the interest test)."""
@@ -277,7 +301,8 @@ def _note_question(conv: Conversation, text: str, answer: Answer) -> None:
     """Remember a question of its own: what it listed and what is in focus, for the follow-ups."""
     if answer.label in CHAT_ACTS or answer.intent in ("clarify", "offtopic", "crisis", "illegal"):
         return
-    conv.question = text
+    conv.question, conv.asked = text, answer.label
+    conv.college, conv.colleges = "", []  # a new question: «там» points at what its answer names, if anything
     if answer.specialities:
         conv.suggested = [s.id for s in answer.specialities]
         conv.focus = conv.suggested[0]

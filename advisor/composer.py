@@ -19,7 +19,7 @@ from advisor.sections import Section, Writer, join
 from advisor.understanding import Question
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import Admission, College, Faq, Programme, Speciality
+from knowledge.schema import Admission, College, Faq, Profession, Programme, Speciality
 
 # Matched on folded text: «скок учиться», «сколько лет учат», «қанша жыл оқиды».
 ASKS_LENGTH = re.compile(r"(?<!\w)((сколько|скок|скока|скольк)( лет| годов| времени)? уч|срок обуч|неше жыл|"
@@ -74,6 +74,9 @@ _KIND_OF = {"admission_dates": "admission", "admission_documents": "admission", 
 # Intents a record named by its own name answers («Жас маман», «Серпін», «ЕНТ для колледжа»).
 NAMED_RECORD_INTENTS = frozenset({"targeted", "free", "ent", "suggest", "speciality_info", "dual", "university",
                                   "admission_exams", "pass_mark"})
+SAYS_COLLEGE = re.compile(r"колледж|college")  # on folded text, where «kolledzh» reads «колледж»
+# Intents a message naming one college by its own name asks about that college.
+ABOUT_A_COLLEGE = frozenset({"colleges", "speciality_info", "suggest", "clarify"})
 # Categories whose college quota no source of ours confirms: the answer says so instead of a figure.
 UNCONFIRMED_CATEGORIES = ("orphan", "large_family", "kandas", "low_income", "military_family")
 
@@ -106,6 +109,8 @@ class Composer:
         if intent in NAMED_RECORD_INTENTS and (named := self._named_record()):
             section = self.write.programme(named) if isinstance(named, Programme) else self.write.faq(named, 1.0)
             return self._answer("free" if isinstance(named, Programme) else "faq", [section])
+        if intent in ABOUT_A_COLLEGE and (college := self._named_college()):
+            return self.college(college)
         handler = {"suggest": self._suggest, "speciality_info": self._speciality,
                    "speciality_length": self._speciality, "speciality_code": self._speciality,
                    "speciality_compare": self._compare, "colleges": self._colleges, "free": self._free,
@@ -131,6 +136,24 @@ class Composer:
             sections.append(Section(phrase("free_hint", self.q.lang)))
         return self._answer("suggest", sections, specialities)
 
+    def college(self, college: College) -> Answer:
+        """One college's card: where it is and what it teaches."""
+        return self._answer("colleges", [self.write.college_card(college)])
+
+    def _named_college(self) -> College | None:
+        """The one college the message names by its own name («расскажи про колледж Мукашева»), if any."""
+        if not SAYS_COLLEGE.search(self.folded):  # «учить детей в школе» shares words with a school-college's name
+            return None
+        hits = [h for h in self._search(k=5, kinds=("college",), by_name_only=True)
+                if in_place(self.kb.get(h.id), self.q.place)]
+        matched = sorted(((len(set(h.key_terms)), h.id) for h in hits), reverse=True)
+        if not matched:
+            return None
+        best, runner_up = matched[0][0], (matched[1][0] if len(matched) > 1 else 0)
+        # One college whose name the message spells out, not several sharing «политехнический» or «высший».
+        college = self.kb.get(matched[0][1])
+        return college if isinstance(college, College) and best >= 4 and best >= 2 * runner_up else None
+
     def about(self, spec: Speciality) -> Answer:
         """The card, the colleges or the free routes of one chosen speciality."""
         chosen = SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk, 1.0, "")
@@ -149,7 +172,10 @@ class Composer:
 
     def _specialities(self, by_name_only: bool = False) -> list[SpecialitySuggestion]:
         """The ranked specialities for the question, each with its reason; by_name_only: those it names."""
-        hits = self._search(k=12, kinds=("speciality", "profession"), by_name_only=by_name_only)
+        found = self.retriever.search(self.q.text, k=12, filters=Filters(kinds=("speciality", "profession")))
+        hits = self.relevance.keep(found, by_name_only)
+        if self.q.field and not by_name_only:  # in the field the message surely points to: relevant too
+            hits += [h for h in found if h not in hits and self.q.field in self._groups(h.id)]
         ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts)
         suggestions = [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
                                             round(r.score, 4),
@@ -158,6 +184,12 @@ class Composer:
         # A suggestion only near in meaning is filler beside ones the message points to: dropped.
         meaningful = [s for s in suggestions if s.why != phrase("why_meaning", self.q.lang)]
         return meaningful or suggestions
+
+    def _groups(self, record_id: str) -> set[str]:
+        """The speciality groups a speciality or profession record belongs to."""
+        record = self.kb.get(record_id)
+        ids = record.specialities if isinstance(record, Profession) else [record_id]
+        return {spec.group.value for sid in ids if isinstance(spec := self.kb.get(sid), Speciality)}
 
     def _named_record(self) -> Programme | Faq | None:
         """The one programme or question the message names by its own name («Жас маман», «ЕНТ»), if any."""

@@ -31,6 +31,8 @@ THERE = re.compile(r"(?<!\w)(там|туда|тамошн|в нем|у них|в
 # «это», «он», «бұл», «ол»: the focused speciality.
 IT = re.compile(r"(?<!\w)(это|этому|этого|этой|эта|она|оно|ее|его|нее|него|бул|осы|ол|оны|соны|муны|мунын|"
                 r"онын|буган|осыган)(?!\w)")
+# «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one.
+ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\b(ше|ше ендi|ше енди)$")
 CLEARLY_KAZAKH = re.compile(r"[әғқңөұүһі]|\b(ше|ма|ме|бе|па|пе|қайда|кайда|неше|канша|қанша|рахмет|иә|жоқ)\b")
 
 
@@ -46,6 +48,7 @@ class Conversation:
     colleges: list[str] = field(default_factory=list)  # the colleges of the last answer that listed some
     topic: str = ""  # the last answer's intent
     question: str = ""  # the last message that asked a question of its own, re-answered when a detail changes
+    asked: str = ""  # its intent: «а на бухгалтера?» asks the same about another speciality
     listing: str = ""  # the question whose answer was the last list of specialities («назад» shows it again)
     city: str = ""
     grade: int | None = None
@@ -115,6 +118,12 @@ def refers_to_place(text: str) -> bool:
 def refers_to_thing(text: str) -> bool:
     """«сколько на это учиться?», «бұл не мамандық»: the message points at a speciality talked about."""
     return bool(IT.search(_folded(text)))
+
+
+def is_elliptic(text: str) -> bool:
+    """«а на бухгалтера?», «avtomekhanikke she?»: a short message that leans on the last question."""
+    folded = _folded(text)
+    return is_short(text) and bool(ELLIPSIS.search(folded))
 
 
 def is_short(text: str) -> bool:

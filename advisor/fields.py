@@ -24,7 +24,7 @@ class FieldSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    weight: float = Field(1.5, ge=0)  # a speciality's score is multiplied by 1 + weight × P(its group)
+    weight: float = Field(1.0, ge=0)  # a speciality's score is multiplied by 1 + weight × P(its group)
     sure: float = Field(0.5, ge=0, le=1)  # a group this probable is named as the reason for its specialities
     c: float = Field(10.0, gt=0)  # inverse regularisation of the logistic regression
     dense_weight: float = Field(1.0, ge=0)  # scale of the e5 vector against the n-gram features
@@ -32,14 +32,14 @@ class FieldSettings(BaseModel):
 
 def field_texts(examples: Sequence[Example], kb: KnowledgeBase) -> tuple[list[str], list[str]]:
     """Training texts and their groups: labelled interest messages, then every speciality's names and keywords."""
-    groups = {spec.group for spec in kb.specialities}
+    groups = {spec.group.value for spec in kb.specialities}
     texts = [e.text for e in examples if e.group in groups]
     labels = [e.group for e in examples if e.group in groups]
     for spec in kb.specialities:
         for text in (spec.name_ru, spec.name_kk, *spec.keywords_ru, *spec.keywords_kk):
             if text:
                 texts.append(text)
-                labels.append(spec.group)
+                labels.append(spec.group.value)
     return texts, labels
 
 

@@ -108,7 +108,7 @@ def field_report(kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentM
     advisor = Advisor(kb, retriever, intents, fields)
 
     def groups(text: str) -> list[str]:
-        return [spec.group for s in advisor.ask(text).specialities if isinstance(spec := kb.get(s.id), Speciality)]
+        return [spec.group.value for s in advisor.ask(text).specialities if isinstance(spec := kb.get(s.id), Speciality)]
 
     return first_suggestion_fields(groups, examples)
 

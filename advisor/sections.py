@@ -15,6 +15,7 @@ from advisor.render import citation, first_sentence, fit_message, in_language, s
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
 
+MAX_TAUGHT_SHOWN = 12  # specialities named on a college card; the rest are counted
 FEW_COLLEGES = 3  # fewer colleges than this in a place: the answer says the base has only these
 MAX_COLLEGES_SHOWN = 6
 MAX_SOURCES_SHOWN = 3
@@ -157,6 +158,29 @@ class Writer:
         if not self.place:
             lines.append(phrase("ask_place", self.lang))
         return Section("\n".join(lines), {c.id: 0.0 for c in shown}, shown)
+
+    def college_card(self, college: College) -> Section:
+        """One college: where it is, what the source says it teaches, its dormitory when a source says."""
+        details = ", ".join(part for part in (college.city or college.region, college.address, college.website, college.phone)
+                            if part)
+        lines = [f"{college.name} — {details}"]
+        taught = [self.spec_name(sid) for sid in college.specialities if sid not in college.licence_return_listed
+                  and isinstance(self.kb.get(sid), Speciality)]
+        taught += college.specialities_text
+        if taught:
+            shown = ", ".join(taught[:MAX_TAUGHT_SHOWN])
+            more = phrase("and_more", self.lang, n=len(taught) - MAX_TAUGHT_SHOWN) if len(taught) > MAX_TAUGHT_SHOWN else ""
+            lines.append(phrase("college_teaches", self.lang, value=shown + more))
+        else:
+            lines.append(phrase("college_teaches_unknown", self.lang))
+        if college.dormitory is not None:
+            lines.append(phrase("dormitory_yes" if college.dormitory else "dormitory_no", self.lang,
+                                college=college.name))
+        span = phrase("year_word", self.lang, year=college.as_of)
+        if college.unofficial:
+            span += f" ({phrase('unofficial', self.lang)})"
+        lines.append(phrase("college_data_year", self.lang, years=span))
+        return Section("\n".join(lines), {college.id: 1.0}, [college])
 
     def _caveats(self, college: College, speciality_ids: list[str], all_unofficial: bool) -> str:
         """What the answer must not pass off as fact: unofficial data, licences listed to be returned."""

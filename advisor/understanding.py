@@ -63,19 +63,19 @@ class Question:
 
 
 def detect_grade(text: str) -> int | None:
-    """9 or 11 when the message says after which grade; None otherwise."""
-    lowered = normalise(text)
-    if _GRADE_11.search(lowered):
-        return 11
-    if _GRADE_9.search(lowered):
-        return 9
+    """9 or 11 when the message says after which grade (in any script); None otherwise."""
+    for form in (normalise(text), _folded(text)):  # «после 9 класса», «9 synyptan keiin» read as «9 сыныптан кеиин»
+        if _GRADE_11.search(form):
+            return 11
+        if _GRADE_9.search(form):
+            return 9
     return None
 
 
 def bare_grade(text: str) -> int | None:
     """9 or 11 said alone in a short follow-up («а 11?», «9 ше»), where no other number is meant."""
     numbers = re.findall(r"(?<![\d.,])(9|11)(?![\d.,])", text)
-    return int(numbers[0]) if len(numbers) == 1 and len(tokens(text)) <= 4 else None
+    return int(numbers[0]) if len(numbers) == 1 and len(tokens(text)) <= 5 else None
 
 
 def _folded(text: str) -> str:
