@@ -9,7 +9,7 @@ from typing import Any
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
 from advisor.composer import Composer
-from advisor.dialogue import (Conversation, chosen_option, conversation_language, is_elliptic, is_short,
+from advisor.dialogue import (Conversation, chosen_option, conversation_language, is_elliptic,
                               refers_to_place, refers_to_thing)
 from advisor.fields import FieldModel
 from advisor.intents import IntentModel, Prediction
@@ -190,7 +190,8 @@ class Advisor:
                      city: str | None) -> Answer | None:
         """«а там общага есть?», «сколько на это учиться?»: the question about the college or speciality in focus."""
         pointed = refers_to_place(text) or refers_to_thing(text)
-        if not (pointed or is_short(text)) or self._named_speciality(text):
+        # «сколько учиться?», «кай жерде окиды» lean on the focus; «сколько колледжей в Казахстане» does not.
+        if not (pointed or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS) or self._named_speciality(text):
             return None  # «а на повара сколько учиться?» names its own subject
         place = find_place(text)
         city = place.label("ru") if place else city
@@ -326,6 +327,7 @@ VAGUE_WORDS = frozenset(folded_text("""не знаю куда кем что на
 выбрать я хз вообще пойти могу идти учиться после класса класс колледж колледже а и или не білмеймін қайда түсу
 түсуге керек кім болсам болам неге сынып сыныптан кейін 9 11 бола ма""").split())
 VAGUE_INTERESTS = ("computers", "machines", "caring", "creativity")
+ELLIPTIC_WORDS = 3  # a message this short, with no reference word, still leans on the focus
 # Intents that, asked about «там» / «это» or left elliptic, are about the speciality in focus: the topic each asks.
 FOCUS_INTENTS = {"speciality_info": "info", "speciality_code": "info", "speciality_length": "length",
                  "colleges": "colleges", "free": "free", "dormitory": "colleges"}

@@ -83,12 +83,13 @@ def rank_specialities(kb: KnowledgeBase, hits: list[Hit], interests: tuple[str, 
                     scores[sid] = score
                     professions[sid] = record
     specs = {sid: spec for sid in scores if isinstance(spec := kb.get(sid), Speciality)}
-    for sid, spec in specs.items():
-        scores[sid] *= (field_boosts or {}).get(spec.group, 1.0)
-        if set(interests) & set(spec.interests):
-            scores[sid] *= PROFILE_INTEREST_BOOST
     if not specs:
         return []
     best = max(scores[sid] for sid in specs)
-    ranked = sorted((sid for sid in specs if scores[sid] >= best * KEEP_ABOVE_BEST), key=lambda sid: -scores[sid])
+    kept = [sid for sid in specs if scores[sid] >= best * KEEP_ABOVE_BEST]  # fillers go before any tipping
+    for sid in kept:
+        scores[sid] *= (field_boosts or {}).get(specs[sid].group.value, 1.0)
+        if set(interests) & set(specs[sid].interests):
+            scores[sid] *= PROFILE_INTEREST_BOOST
+    ranked = sorted(kept, key=lambda sid: -scores[sid])
     return [RankedSpeciality(specs[sid], scores[sid], professions.get(sid)) for sid in ranked[:top_k]]

@@ -73,3 +73,77 @@ def test_conversation_eval_passes_nine_in_ten_in_each_language(real_advisor) -> 
                                                                           "conversations.yaml"))
     assert report["groups"]["lang:ru"]["pass"] >= 0.90 and report["groups"]["lang:kk"]["pass"] >= 0.90
     assert report["groups"]["type:crisis"]["pass"] == 1.0 and report["groups"]["type:illegal"]["pass"] >= 0.9
+
+
+def test_there_points_at_the_college_in_focus_and_it_at_the_speciality(real_advisor) -> None:
+    answer, chat = real_advisor.converse("расскажи про Политехнический колледж им. Саламата Мукашева")
+    assert answer.answer.startswith("Политехнический колледж им. Саламата Мукашева") and chat.college
+    answer, chat = real_advisor.converse("а чему там учат?", chat)
+    assert "Программное обеспечение" in answer.answer  # its own list, not a speciality found by a word
+    answer, chat = real_advisor.converse("хочу быть бухгалтером")
+    answer, chat = real_advisor.converse("сколько на это учиться после 9?", chat)
+    assert answer.answer.startswith("«Учет и аудит»: после 9 класса")
+
+
+def test_a_changed_grade_or_speciality_re_answers_the_question_in_focus(real_advisor) -> None:
+    answer, chat = real_advisor.converse("на бухгалтера после 9 скок учиться")
+    assert "2 года 10 месяцев" in answer.answer.splitlines()[0]
+    answer, chat = real_advisor.converse("а после 11?", chat)
+    assert "1 год 10 месяцев" in answer.answer.splitlines()[0]
+    answer, chat = real_advisor.converse("а на программиста?", chat)
+    assert answer.answer.startswith("«Программное обеспечение")
+
+
+def test_a_changed_category_gets_that_category_and_never_another_ones_figure(real_advisor) -> None:
+    answer, chat = real_advisor.converse("есть квота для сельской молодёжи?")
+    answer, chat = real_advisor.converse("а если мы многодетные?", chat)
+    assert "не подтверждена" in answer.answer and "%" not in answer.answer
+
+
+def test_options_by_kazakh_ordinal_more_and_back_continue_the_list(real_advisor) -> None:
+    first, chat = real_advisor.converse("компьютерді жақсы көремін, қандай мамандық бар")
+    listed = [s.id for s in first.specialities]
+    assert len(listed) >= 2 and first.lang == "kk"
+    answer, chat = real_advisor.converse("екіншісі туралы айтшы", chat)
+    assert answer.specialities[0].id == listed[1] and answer.lang == "kk"
+    answer, chat = real_advisor.converse("тағы бар ма", chat)
+    assert answer.specialities and not set(s.id for s in answer.specialities) & set(listed)
+    answer, chat = real_advisor.converse("артқа қайтшы", chat)
+    assert [s.id for s in answer.specialities] == listed
+
+
+def test_there_with_nothing_in_focus_gets_one_short_question(real_advisor) -> None:
+    answer, chat = real_advisor.converse("привет")
+    answer, chat = real_advisor.converse("а там общага есть?", chat)
+    assert answer.intent == "clarify" or "нет данных" in answer.answer or "уточн" in answer.answer.lower()
+
+
+def test_colleges_of_a_named_place_in_other_words_and_in_kazakh(real_advisor) -> None:
+    for text in ("какие вообще колледжи есть в Костанае", "Семейде оқуға бола ма", "pavlodarda qandai kolledzh bar"):
+        answer = real_advisor.ask(text)
+        assert answer.colleges, (text, answer.answer)
+
+
+def test_treating_people_suggests_medicine_and_machinery_no_mining_first(real_advisor) -> None:
+    answer = real_advisor.ask("хочу людей лечить")
+    assert answer.specialities[0].id in {"nursing", "paramedic", "midwifery", "dentistry"}
+    assert "veterinary" not in [s.id for s in answer.specialities]
+    answer = real_advisor.ask("люблю технику, всё время что-то чиню")
+    assert "mining" not in answer.specialities[0].id
+
+
+@pytest.fixture(scope="module")
+def dialogue_test_part(real_advisor) -> dict:
+    """The dialogue test part (60 chats by other writers), held as `run_bot.py eval` holds it."""
+    return evaluate_conversations(real_advisor, load_conversation_cases(ROOT / "tests" / "eval" / "dialogues" /
+                                                                        "test.yaml"))
+
+
+def test_dialogue_test_part_keeps_the_thread_in_both_languages(dialogue_test_part: dict) -> None:
+    groups = dialogue_test_part["groups"]
+    assert groups["turns:ru"]["n"] >= 100 and groups["turns:kk"]["n"] >= 100
+    # The issue asks 0.90 of turns per language. The bar is what the shipped advisor holds (README, issue note).
+    assert groups["turns:ru"]["pass"] >= TURN_BAR and groups["turns:kk"]["pass"] >= TURN_BAR, groups
+
+
+TURN_BAR = 0.90

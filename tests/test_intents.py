@@ -139,3 +139,20 @@ def test_vectors_of_one_call_do_not_push_out_those_of_another(tmp_path: Path) ->
     assert calls == ["a", "bb", "ccc"] and again.tolist() == [[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]]
     (tmp_path / "query-vectors-model.npz").write_bytes(b"not a zip")
     assert cached_vectors(["a"], encode, tmp_path, "model").tolist() == [[1.0, 1.0]]  # damaged: encoded again
+
+
+def test_interest_messages_of_the_test_part_get_a_first_suggestion_from_their_field(real_advisor) -> None:
+    from advisor.intent_evaluation import first_suggestion_fields
+
+    kb = real_advisor.kb
+
+    def groups(text: str) -> list[str]:
+        return [kb.get(s.id).group.value for s in real_advisor.ask(text).specialities]
+
+    figures = first_suggestion_fields(groups, load_test_part(TEST_PART))
+    assert figures["ru"]["n"] >= 80 and figures["kk"]["n"] >= 80
+    # The issue asks 0.90 in each language; the bar is what the shipped advisor holds (README, issue note).
+    assert figures["ru"]["first_in_field"] >= FIELD_BAR and figures["kk"]["first_in_field"] >= FIELD_BAR, figures
+
+
+FIELD_BAR = 0.90
