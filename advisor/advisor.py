@@ -173,7 +173,6 @@ class Advisor:
         city = place.label("ru") if place else city
         conv.grade, conv.city = grade, city or ""
         if categories:
-            conv.categories = sorted(categories)
             quota_talk = conv.topic == "free" and conv.question
             return self.ask(conv.question if quota_talk else text, lang=lang, grade=grade, city=city,
                             overrides={"tags": frozenset(categories), "intent": "quota"})
@@ -182,9 +181,10 @@ class Advisor:
             return self.about_speciality(conv.focus, topic, lang, grade, city)
         if not conv.question:
             return None
-        overrides = {"grade": grade} if new_grade else {}
-        return self.ask(conv.question, lang=lang, grade=grade, city=city,
-                        overrides={**overrides, "place": place} if place else overrides)
+        overrides: dict[str, Any] = {"grade": new_grade} if new_grade else {}
+        if place:
+            overrides["place"] = place
+        return self.ask(conv.question, lang=lang, grade=grade, city=city, overrides=overrides)
 
     def _about_focus(self, text: str, act: str, conv: Conversation, lang: str, grade: int | None,
                      city: str | None) -> Answer | None:

@@ -52,7 +52,6 @@ class Conversation:
     listing: str = ""  # the question whose answer was the last list of specialities («назад» shows it again)
     city: str = ""
     grade: int | None = None
-    categories: list[str] = field(default_factory=list)  # quota categories the person said they belong to
     free_told: bool = False  # the free-tuition summary is said once per conversation
     updated: float = 0.0
 
