@@ -9,17 +9,23 @@ from typing import Any
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
 from advisor.composer import Composer
-from advisor.dialogue import (Conversation, chosen_option, conversation_language, is_elliptic,
-                              refers_to_place, refers_to_thing)
+from advisor.dialogue import (
+    Conversation,
+    chosen_option,
+    conversation_language,
+    is_elliptic,
+    refers_to_place,
+    refers_to_thing,
+)
 from advisor.fields import FieldModel
 from advisor.intents import IntentModel, Prediction
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import find_place
+from advisor.ranking import Relevance
 from advisor.render import citation
 from advisor.safety import folded_text, risk_of
 from advisor.sections import source_ref
-from advisor.ranking import Relevance
 from advisor.understanding import Question, bare_grade, detect_grade, detect_tags, understand
 from embeddings.retriever import Filters, HybridRetriever
 from knowledge.loader import KnowledgeBase

@@ -6,8 +6,14 @@ import time
 
 import pytest
 
-from advisor.dialogue import (EXPIRES_SECONDS, Conversation, chosen_option, conversation_language, refers_to_place,
-                              refers_to_thing)
+from advisor.dialogue import (
+    EXPIRES_SECONDS,
+    Conversation,
+    chosen_option,
+    conversation_language,
+    refers_to_place,
+    refers_to_thing,
+)
 from advisor.evaluation import evaluate_conversations, load_conversation_cases
 from conftest import ROOT
 
@@ -107,7 +113,7 @@ def test_options_by_kazakh_ordinal_more_and_back_continue_the_list(real_advisor)
     answer, chat = real_advisor.converse("екіншісі туралы айтшы", chat)
     assert answer.specialities[0].id == listed[1] and answer.lang == "kk"
     answer, chat = real_advisor.converse("тағы бар ма", chat)
-    assert answer.specialities and not set(s.id for s in answer.specialities) & set(listed)
+    assert answer.specialities and not {s.id for s in answer.specialities} & set(listed)
     answer, chat = real_advisor.converse("артқа қайтшы", chat)
     assert [s.id for s in answer.specialities] == listed
 
