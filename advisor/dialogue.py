@@ -16,7 +16,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from knowledge.text import fold, tokens
+from advisor.intents import letters
+from knowledge.text import tokens
 
 EXPIRES_SECONDS = 24 * 3600  # a day of silence starts a new conversation
 SHORT_WORDS = 6  # an elliptic follow-up («а сколько учиться?») is short; a longer message names its own subject
@@ -82,13 +83,9 @@ def conversation_language(text: str, conversation: Conversation, detected: str) 
     return conversation.lang if detected != conversation.lang else detected
 
 
-def _folded(text: str) -> str:
-    return " ".join(fold(w) for w in tokens(text)).replace("й", "и")
-
-
 def option_number(text: str) -> int | None:
     """The option a message picks: «второй», «екіншісі», «ekinshi nusqa», «3», «№2», «последний» (-1)."""
-    words = _folded(text).split()
+    words = letters(text).split()
     for word in words:
         if any(word.startswith(stem) for stem in LAST):
             return -1
@@ -111,17 +108,17 @@ def chosen_option(text: str, conversation: Conversation) -> str:
 
 def refers_to_place(text: str) -> bool:
     """«а там общага есть?», «онда стипендия бар ма»: the message points at a college talked about."""
-    return bool(THERE.search(_folded(text)))
+    return bool(THERE.search(letters(text)))
 
 
 def refers_to_thing(text: str) -> bool:
     """«сколько на это учиться?», «бұл не мамандық»: the message points at a speciality talked about."""
-    return bool(IT.search(_folded(text)))
+    return bool(IT.search(letters(text)))
 
 
 def is_elliptic(text: str) -> bool:
     """«а на бухгалтера?», «avtomekhanikke she?»: a short message that leans on the last question."""
-    folded = _folded(text)
+    folded = letters(text)
     return is_short(text) and bool(ELLIPSIS.search(folded))
 
 
