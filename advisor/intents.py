@@ -30,7 +30,7 @@ from knowledge.text import fold, tokens
 COMBINABLE = frozenset({
     "suggest", "speciality_info", "speciality_compare", "speciality_code", "speciality_length", "colleges", "free",
     "quota", "stipend", "admission_dates", "admission_documents", "admission_exams", "medical_certificate", "ent",
-    "pass_mark", "university", "grade_choice", "dormitory", "paid_cost", "salary", "dual", "targeted",
+    "pass_mark", "university", "grade_choice", "dormitory", "paid_cost", "salary", "demand", "dual", "targeted",
 })
 
 

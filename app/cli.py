@@ -88,9 +88,11 @@ def add_import_parser(sub: argparse._SubParsersAction) -> None:
     importer.add_argument("what", choices=["colleges"])
     importer.add_argument("file", type=Path, help="the list: .xlsx, or .csv in UTF-8 or Windows-1251 separated "
                                                    "by commas, semicolons or tabs")
-    importer.add_argument("--source", required=True, help="the list's citation as users read it, in Russian: "
-                                                          "the document's title or the page's address")
-    importer.add_argument("--as-of", type=int, required=True, help="the year the list holds for")
+    importer.add_argument("--source", default="", help="the list's citation as users read it, in Russian: the "
+                                                       "document's title or the page's address (required unless "
+                                                       "the list has a source column)")
+    importer.add_argument("--as-of", type=int, help="the year the list holds for (required unless the list has a "
+                                                    "year column)")
     importer.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
     importer.add_argument("--map", action="append", default=[], metavar="FIELD=HEADER",
                           help="the column holding a field (name, city, region, address, specialities, "

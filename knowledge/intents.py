@@ -27,7 +27,7 @@ LABELS: tuple[str, ...] = (
     "suggest", "speciality_info", "speciality_compare", "speciality_code", "speciality_length",
     "colleges", "free", "quota", "stipend",
     "admission_dates", "admission_documents", "admission_exams", "medical_certificate",
-    "ent", "pass_mark", "university", "grade_choice", "dormitory", "paid_cost", "salary", "dual", "targeted",
+    "ent", "pass_mark", "university", "grade_choice", "dormitory", "paid_cost", "salary", "demand", "dual", "targeted",
     "greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "back", "change_detail", "feedback",
     "offtopic", "injection", "crisis", "illegal",
 )

@@ -120,6 +120,7 @@ class College(Record):
 
     kind: Literal["college"] = "college"
     name: Required
+    name_kk: Text = Field("", description="The Kazakh name where a source gives it; `name` is then the Russian one.")
     city: Text = ""
     region: Required
     ownership: Literal["state", "private"] | None = None

@@ -115,3 +115,10 @@ _FOLDED_STOP_WORDS = frozenset(fold(w) for w in STOP_WORDS)
 def stemmed_tokens(text: str) -> list[str]:
     """Stems of every word of the text, for BM25."""
     return [s for w in tokens(text) if fold(w) not in _FOLDED_STOP_WORDS for s in stems(w)]
+
+
+def folded_key(text: str) -> str:
+    """Lowercase, Kazakh letters folded, spaces collapsed, edge marks dropped: how names and headers compare."""
+    text = fold(normalise(text))
+    text = re.sub(r"\s*([-/])\s*", r"\1", text)
+    return re.sub(r"\s+", " ", text).strip(" :*.,")
