@@ -11,6 +11,8 @@ from dataclasses import replace
 
 from advisor.answer import Answer, SpecialitySuggestion
 from advisor.colleges import in_place
+from advisor.labour import (DEMAND_TOPICS, MOST_FACTS, GROUPS_OF_FIELD, fact_text, facts_about_speciality,
+                            facts_of_region, group_wages, labour_facts, wage_table)
 from advisor.phrases import TOPICS, phrase
 from advisor.ranking import Relevance, rank_specialities
 from advisor.reasons import reason
@@ -19,7 +21,7 @@ from advisor.sections import Section, Writer, join
 from advisor.understanding import Question
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import Admission, College, Faq, Profession, Programme, Speciality
+from knowledge.schema import Admission, College, Faq, LabourFact, Profession, Programme, Speciality
 
 # Matched on folded text: «скок учиться», «сколько лет учат», «қанша жыл оқиды».
 ASKS_LENGTH = re.compile(r"(?<!\w)((сколько|скок|скока|скольк)( лет| годов| времени)? уч|срок обуч|неше жыл|"
@@ -55,6 +57,7 @@ SAFETY_FAQS = ("crisis-helplines", "fake-documents-illegal")  # said only for a 
 # Intents whose first record is the core answer, shown too when the search prefers a neighbour of it.
 CANONICAL_TOO = frozenset({"admission_documents", "dual"})
 # Intents answered with one fixed phrase (chat acts, declines, honest «no data»), and the answer kind they give.
+MAX_CLOSEST_COLLEGES = 40  # enough to order every college of the largest region (Almaty city, 27)
 PHRASE_FOR: dict[str, tuple[str, str, bool]] = {
     "greeting": ("greeting", "greeting", True),
     "who_are_you": ("who_are_you", "greeting", True),
@@ -67,7 +70,6 @@ PHRASE_FOR: dict[str, tuple[str, str, bool]] = {
     "change_detail": ("clarify", "clarify", False),
     "offtopic": ("offtopic", "offtopic", False),
     "injection": ("offtopic", "offtopic", False),
-    "salary": ("salary_unknown", "salary", False),
 }
 _KIND_OF = {"admission_dates": "admission", "admission_documents": "admission", "admission_exams": "admission",
             "medical_certificate": "admission", "stipend": "free", "dual": "free", "targeted": "free"}
@@ -115,7 +117,8 @@ class Composer:
                    "speciality_length": self._speciality, "speciality_code": self._speciality,
                    "speciality_compare": self._compare, "colleges": self._colleges, "free": self._free,
                    "quota": self._quota, "dormitory": self._dormitory, "paid_cost": self._paid_cost,
-                   "pass_mark": self._pass_mark}.get(intent)
+                   "pass_mark": self._pass_mark, "salary": self._salary, "demand": self._demand,
+                   "targeted": self._targeted}.get(intent)
         answer = handler() if handler else self._from_records(intent)
         return answer or self._faq() or self.not_found(intent)
 
@@ -228,7 +231,9 @@ class Composer:
                  if in_place(c := self.kb.get(h.id), self.q.place) and isinstance(c, College)]
         # «какие вообще колледжи есть в Костанае» names no speciality: all the place's colleges, not guessed ones.
         specialities = self._specialities(by_name_only=True)[:3] if not named else []
-        listed = self.write.colleges([s.id for s in specialities], named=named)
+        region = Filters(kinds=("college",), region=self.q.place.region)
+        closest = tuple(h.id for h in self.retriever.search(self.q.text, k=MAX_CLOSEST_COLLEGES, filters=region))
+        listed = replace(self.write, closest_colleges=closest).colleges([s.id for s in specialities], named=named)
         sections = [join(listed, Section("", {s.id: s.score for s in specialities}), separator="")]
         if self.q.wants_free:
             sections.append(self._blank_line(self._free_routes(limit=2)))
@@ -272,6 +277,89 @@ class Composer:
         if isinstance(free, Programme):
             sections.append(self._blank_line(self.write.programme(free)))
         return self._answer("paid", sections, answered=False)
+
+    def _demand(self) -> Answer:
+        """Demand for a named speciality, in the asked region or in the country, only as sources give it."""
+        spec = self._named_speciality()
+        region = self.q.place.region if self.q.place else ""
+        facts = facts_about_speciality(self.kb, spec, DEMAND_TOPICS) if spec else []
+        if spec and facts:
+            lead = phrase("demand_speciality", self.q.lang, name=self._name(spec))
+        elif spec:  # nothing sourced about this one: said plainly, then what holds for all graduates
+            lead = phrase("demand_speciality_unknown", self.q.lang, name=self._name(spec))
+            facts = facts_of_region(self.kb, "", ("employment",))
+        elif region and (facts := facts_of_region(self.kb, region, DEMAND_TOPICS)):
+            lead = phrase("demand_region", self.q.lang, place=self.q.place.label(self.q.lang))
+        else:  # the country's facts, those closest to the question first: «работу найду?» gets employment first
+            facts = self._closest_first(facts_of_region(self.kb, "", ("demand", "professions", "employment")))
+            key = "demand_jobs" if facts and facts[0].topic == "employment" else "demand_country"
+            lead = phrase("demand_region_unknown" if region else key, self.q.lang,
+                          place=self.q.place.label(self.q.lang) if self.q.place else "")
+        return self._labour_answer("salary", lead, facts)
+
+    def _closest_first(self, facts: list[LabourFact]) -> list[LabourFact]:
+        """The facts ordered by closeness to the question in meaning."""
+        hits = self.retriever.search(self.q.text, k=len(labour_facts(self.kb)), filters=Filters(kinds=("labour",)))
+        rank = {hit.id: n for n, hit in enumerate(hits)}
+        return sorted(facts, key=lambda f: rank.get(f.id, len(rank)))
+
+    def _salary(self) -> Answer:
+        """Average wages of the occupation groups a speciality's graduates join, or of the region, with the year."""
+        spec = self._named_speciality()
+        region = self.q.place.region if self.q.place else ""
+        table = wage_table(self.kb, region)
+        facts = facts_about_speciality(self.kb, spec, ("wages",)) if spec else []
+        if table is None:
+            return self._answer("salary", [Section(phrase("salary_unknown", self.q.lang))], answered=False)
+        place = self.q.place.label(self.q.lang) if self.q.place and table.region else \
+            phrase("whole_country", self.q.lang)
+        groups = GROUPS_OF_FIELD.get(spec.group, (3,)) if spec else (0,)
+        lines = group_wages(table, groups, self.q.lang)
+        key = "salary_groups" if spec else "salary_region"
+        lead = phrase(key, self.q.lang, name=self._name(spec) if spec else "", place=place, year=table.period)
+        table_section = Section("\n".join([lead, *(f"• {line}" for line in lines)]), {table.id: 1.0})
+        sections = [table_section] if not facts else [self._facts_section(facts), self._blank_line(table_section)]
+        if spec:
+            sections.append(Section(phrase("salary_group_note", self.q.lang, year=table.period)))
+        sections.append(Section(phrase("labour_confirm", self.q.lang)))
+        return self._answer("salary", sections)
+
+    def _targeted(self) -> Answer | None:
+        """How targeted training works, then how many places it has, in the asked region and the country."""
+        sections = self._record_sections("targeted")
+        region = self.q.place.region if self.q.place else ""
+        facts = [*(facts_of_region(self.kb, region, ("targeted",)) if region else []),
+                 *facts_of_region(self.kb, "", ("targeted",))]
+        if sections and facts:
+            sections.append(self._blank_line(self._facts_section(facts[:2])))
+        return self._answer("free", sections) if sections else None
+
+    def _labour_answer(self, kind: str, lead: str, facts: list[LabourFact]) -> Answer:
+        """The lead line, at most three sourced facts with their years, and where to check them."""
+        sections = [Section(lead)]
+        if facts:
+            sections.append(self._facts_section(facts))
+        sections.append(Section(phrase("labour_confirm", self.q.lang)))
+        return self._answer(kind, sections, answered=bool(facts))
+
+    def _facts_section(self, facts: list[LabourFact]) -> Section:
+        shown = facts[:MOST_FACTS]
+        return Section("\n".join(f"• {fact_text(f, self.q.lang)}" for f in shown), {f.id: 1.0 for f in shown})
+
+    def _named_speciality(self) -> Speciality | None:
+        """The speciality the message names by name («сварщик», «бухгалтер»), if any.
+
+        A typo correction does not count here: «жұмыс табам ба» must not become a question about «тағам».
+        """
+        hits = self.retriever.search(self.q.text, k=12, filters=Filters(kinds=("speciality", "profession")))
+        named = [h for h in hits if self.relevance.names_exactly(h)]
+        record = self.kb.get(named[0].id) if named else None
+        if isinstance(record, Profession) and record.specialities:
+            record = self.kb.get(record.specialities[0])
+        return record if isinstance(record, Speciality) else None
+
+    def _name(self, spec: Speciality) -> str:
+        return (spec.name_kk or spec.name_ru) if self.q.lang == "kk" else spec.name_ru
 
     def _from_records(self, intent: str) -> Answer | None:
         """The record that answers an intent of RECORDS_FOR; the search on the question picks among them."""

@@ -20,7 +20,8 @@ KEEP_ABOVE_BEST = 0.5
 # Words too general to show that a record is about what the person asked.
 GENERIC_STEMS = frozenset(stemmed_tokens(
     "специальность специальности мамандық мамандығы профессия профессию кәсіп работа работать жұмыс учеба "
-    "студент лет жыл год году сколько неше канша қанша колледжи колледжей колледжда колледжі оқыту обучения"))
+    "студент лет жыл год году сколько неше канша қанша колледжи колледжей колледжда колледжі оқыту обучения "
+    "учить учат учиться учится учатся"))
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class Relevance:
         """True when a meaningful word of the question (or, in a short one, its correction) names the hit."""
         terms = set(hit.key_terms) - self.ignored_terms
         return bool(terms & self.question_terms) or (self.trust_corrections and bool(terms))
+
+    def names_exactly(self, hit: Hit) -> bool:
+        """True when a meaningful word of the question itself, not a typo correction, names the hit."""
+        return bool((set(hit.key_terms) - self.ignored_terms) & self.question_terms)
 
     def keep(self, hits: list[Hit], by_name_only: bool = False) -> list[Hit]:
         """The relevant hits, best first; by_name_only ignores closeness in meaning."""

@@ -39,6 +39,7 @@ class Writer:
     lang: str
     grade: int | None = None
     place: Place | None = None
+    closest_colleges: tuple[str, ...] = ()  # college ids by closeness to the question, for listing order
 
     def t(self, ru: str, kk: str) -> str:
         """The text in the answer's language."""
@@ -128,7 +129,9 @@ class Writer:
                 return self._college_list(phrase("colleges_intro", self.lang, what=what, where=where), colleges,
                                           speciality_ids)
             missing = Section(phrase("no_colleges_here", self.lang, where=where, what=what))
-            others = near(self.kb.colleges, self.place) if self.place else []
+            # None teaches them here: the place's colleges, closest to the question first («колледж транспорта»
+            # puts Шымкент көлік колледжі first). Only here: beside a known speciality the closeness is noise.
+            others = best_first(near(self.kb.colleges, self.place), [], self.closest_colleges) if self.place else []
             return join(missing, self.colleges([], others)) if others else missing
         if not self.place:
             return Section(phrase("ask_place", self.lang))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from knowledge.loader import KnowledgeBase, content_hash
-from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
+from knowledge.schema import Admission, College, Faq, KnowledgeRecord, LabourFact, Profession, Programme, Speciality
 from knowledge.vocabulary import label
 
 Scalar = str | int | float | bool
@@ -64,4 +64,6 @@ def _describe(record: KnowledgeRecord, kb: KnowledgeBase) -> Layout:
     if isinstance(record, Faq):
         key = [record.question_ru, record.question_kk, *record.keywords_ru, *record.keywords_kk]
         return [*key, record.answer_ru, record.answer_kk], key, {}
+    if isinstance(record, LabourFact):
+        return [record.text_ru, record.text_kk, record.region], [], {"topic": record.topic, "region": record.region}
     raise TypeError(f"no document layout for {type(record).__name__}")

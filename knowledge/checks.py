@@ -9,7 +9,8 @@ from datetime import date
 from pydantic import BaseModel
 
 from knowledge.schema import College, KnowledgeRecord
-from knowledge.text import KAZAKH_LETTERS
+from knowledge.regions import CITY_REGION, REGIONS
+from knowledge.text import KAZAKH_LETTERS, folded_key
 
 # Words and marks of developer notes, never of a citation a teenager could open or look up.
 NOT_A_CITATION = re.compile(
@@ -22,12 +23,16 @@ ENGLISH_WORDS = re.compile(r"\b(the|of|and|for|from|with|page|list|site|data|col
 RUSSIAN_ONLY_WORDS = re.compile(r"(?<!\w)(и|в|на|для|по|с|не|что|это|или|от|до|при|как|после)(?!\w)")
 QUOTED = re.compile(r"«[^»]*»")
 KAZAKH_SYLLABLES = re.compile(r"[жш]ы", re.IGNORECASE)
+# Word beginnings of cities and regions, four letters or longer so that short names (Шу) match nothing else.
+PLACE_NAMES = tuple({folded_key(name) for names in (CITY_REGION, *REGIONS.values()) for name in names
+                     if " " not in name and len(name) >= 4})
 YEARLY_LIMIT = 1  # a yearly fact may be this many years older than the current year
 
 
 def citation_problem(source: str) -> str:
     """Why a `source` is not a citation a person can read and look up; empty when it is one."""
-    if NOT_A_CITATION.search(source):
+    # A page address counts by its site: «index.php» in a news site's path is no code file, «github.com» is.
+    if NOT_A_CITATION.search(URL.sub(lambda url: url_host(url.group(0)), source)):
         return "is a developer note, not a citation: name the document or page (move the note to `provenance`)"
     words_outside_urls = URL.sub(" ", source)
     if len(ENGLISH_WORDS.findall(words_outside_urls)) >= 2:
@@ -35,6 +40,11 @@ def citation_problem(source: str) -> str:
     if not re.search(r"[А-Яа-яЁёӘ-ӨҚ-ҺІіәғқңөұүһ]", words_outside_urls) and not URL.search(source):
         return "names neither a document nor a page address"
     return ""
+
+
+def url_host(url: str) -> str:
+    """The site of a page address: «https://panorama.shymkala.kz/index.php/x» → «panorama.shymkala.kz»."""
+    return re.sub(r"^https?://", "", url).split("/")[0]
 
 
 def text_fields(record: KnowledgeRecord) -> Iterator[tuple[str, str]]:
@@ -69,9 +79,18 @@ def is_kazakh_field(path: str) -> bool:
 
 
 def looks_kazakh(text: str) -> bool:
-    """Kazakh letters, or «жы»/«шы», which Russian spelling never writes; names in «quotes» do not count."""
-    unquoted = QUOTED.sub("", text)
+    """Kazakh letters, or «жы»/«шы», which Russian spelling never writes; names in «quotes» do not count.
+
+    Nor do place names: Russian text writes them as they are (Шымкент, область Жетісу).
+    """
+    unquoted = " ".join(w for w in QUOTED.sub("", text).split() if not is_place_name(w))
     return bool(KAZAKH_LETTERS & set(unquoted.lower())) or bool(KAZAKH_SYLLABLES.search(unquoted))
+
+
+def is_place_name(word: str) -> bool:
+    """A capitalised word that begins like a city or region of Kazakhstan, in any case form."""
+    key = folded_key(word)
+    return word[:1].isupper() and any(key.startswith(name) for name in PLACE_NAMES)
 
 
 def language_problem(path: str, text: str) -> str:

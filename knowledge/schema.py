@@ -210,7 +210,24 @@ class Faq(Record):
     changes_yearly: bool = False
 
 
-KnowledgeRecord = Speciality | College | Programme | Admission | Profession | Faq
+class LabourFact(Record):
+    """A sourced labour-market figure: demand, state order, dual or targeted training, graduate employment, wages."""
+
+    kind: Literal["labour"] = "labour"
+    topic: Literal["demand", "professions", "state_order", "dual", "targeted", "employment", "wages"]
+    region: Text = Field("", description="The region the figure is for, spelled as college records spell it; "
+                                         "empty for the whole country.")
+    period: Text = Field("", description="The years the figure holds for, as the source gives them "
+                                         "(2024, 2025–2035, 2024/25). A figure without one is flagged.")
+    text_ru: Required
+    text_kk: Required
+    specialities: list[Slug] = Field(default=[], description="Specialities the figure is about by name.")
+    groups: list[Group] = Field(default=[], description="Fields of specialities whose demand the figure shows.")
+    wages: dict[int, int] = Field(default={}, description="Average monthly wage in tenge by major occupation "
+                                                          "group of the national classifier (1–9).")
+
+
+KnowledgeRecord = Speciality | College | Programme | Admission | Profession | Faq | LabourFact
 
 MODELS: dict[str, type[Record]] = {
     "speciality": Speciality,
@@ -219,5 +236,6 @@ MODELS: dict[str, type[Record]] = {
     "admission": Admission,
     "profession": Profession,
     "faq": Faq,
+    "labour": LabourFact,
 }
 KINDS: tuple[str, ...] = tuple(MODELS)

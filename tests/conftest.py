@@ -175,8 +175,31 @@ records:
     as_of: 2025
 """
 
+LABOUR = """
+kind: labour
+records:
+  - id: karaganda-welders
+    topic: demand
+    region: Карагандинская область
+    period: "2025"
+    text_ru: В Карагандинской области в 2025 г. не хватало 120 сварщиков.
+    text_kk: Қарағанды облысында 2025 жылы 120 дәнекерлеуші жетіспеді.
+    specialities: [welding]
+    groups: [manufacturing]
+    source: https://example.kz/labour
+    as_of: 2025
+  - id: wages-country
+    topic: wages
+    period: "2024"
+    text_ru: Средняя зарплата по группам занятий, 2024 г.
+    text_kk: Кәсіп топтары бойынша орташа жалақы, 2024 ж.
+    wages: {0: 400000, 3: 350000, 7: 420000}
+    source: https://example.kz/wages
+    as_of: 2024
+"""
+
 FILES = {"specialities.yaml": SPECIALITIES, "colleges/astana.yaml": COLLEGES, "programmes.yaml": PROGRAMMES,
-         "admission.yaml": ADMISSION, "professions.yaml": PROFESSIONS, "faq.yaml": FAQ}
+         "admission.yaml": ADMISSION, "professions.yaml": PROFESSIONS, "faq.yaml": FAQ, "labour.yaml": LABOUR}
 
 
 def write_knowledge(folder: Path, overrides: dict[str, str] | None = None) -> Path:

@@ -22,7 +22,8 @@ def problems_of(folder: Path, category: str) -> list:
 def test_valid_fixture_loads_every_kind(knowledge_dir: Path) -> None:
     kb = load_knowledge(knowledge_dir)
     assert kb.ok, [str(p) for p in kb.problems]
-    assert kb.counts() == {"speciality": 3, "college": 2, "programme": 3, "admission": 1, "profession": 1, "faq": 1}
+    assert kb.counts() == {"speciality": 3, "college": 2, "programme": 3, "admission": 1, "profession": 1, "faq": 1,
+                           "labour": 2}
     assert kb.regions() == ["Астана", "Карагандинская область"]
     assert kb.get("astana-poly").specialities == ["welding", "software"]
     assert kb.get("welding").qualifications[0].level == "3W"
