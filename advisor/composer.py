@@ -179,7 +179,8 @@ class Composer:
         hits = self.relevance.keep(found, by_name_only)
         if self.q.field and not by_name_only:  # in the field the message surely points to: relevant too
             hits += [h for h in found if h not in hits and self.q.field in self._groups(h.id)]
-        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts)
+        region = self.q.place.region if self.q.place else ""
+        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, region)
         suggestions = [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
                                             round(r.score, 4),
                                             reason(r, self.relevance, self.q.interests, self.q.lang, self.q.field))
@@ -308,7 +309,8 @@ class Composer:
         spec = self._named_speciality()
         region = self.q.place.region if self.q.place else ""
         table = wage_table(self.kb, region)
-        facts = facts_about_speciality(self.kb, spec, ("wages",)) if spec else []
+        if spec and (facts := facts_about_speciality(self.kb, spec, ("wages",))):  # a source gives its own figure
+            return self._labour_answer("salary", "", facts)
         if table is None:
             return self._answer("salary", [Section(phrase("salary_unknown", self.q.lang))], answered=False)
         place = self.q.place.label(self.q.lang) if self.q.place and table.region else \
@@ -317,8 +319,7 @@ class Composer:
         lines = group_wages(table, groups, self.q.lang)
         key = "salary_groups" if spec else "salary_region"
         lead = phrase(key, self.q.lang, name=self._name(spec) if spec else "", place=place, year=table.period)
-        table_section = Section("\n".join([lead, *(f"• {line}" for line in lines)]), {table.id: 1.0})
-        sections = [table_section] if not facts else [self._facts_section(facts), self._blank_line(table_section)]
+        sections = [Section("\n".join([lead, *(f"• {line}" for line in lines)]), {table.id: 1.0})]
         if spec:
             sections.append(Section(phrase("salary_group_note", self.q.lang, year=table.period)))
         sections.append(Section(phrase("labour_confirm", self.q.lang)))
@@ -336,7 +337,7 @@ class Composer:
 
     def _labour_answer(self, kind: str, lead: str, facts: list[LabourFact]) -> Answer:
         """The lead line, at most three sourced facts with their years, and where to check them."""
-        sections = [Section(lead)]
+        sections = [Section(lead)] if lead else []
         if facts:
             sections.append(self._facts_section(facts))
         sections.append(Section(phrase("labour_confirm", self.q.lang)))

@@ -19,8 +19,11 @@ def reason(ranked: RankedSpeciality, relevance: Relevance, interests: tuple[str,
         lang, ranked.profession.name_ru, ranked.profession.name_kk))
                         if ranked.profession else "")
     in_field = phrase("why_field", lang, value=label(field, lang)) if field and spec.group == field else ""
-    return (keyword_reason(spec, relevance, lang) or named_profession or interest_reason(spec, relevance, lang)
-            or in_field or profile_reason(spec, interests, lang) or phrase("why_meaning", lang))
+    why = (keyword_reason(spec, relevance, lang) or named_profession or interest_reason(spec, relevance, lang)
+           or in_field or profile_reason(spec, interests, lang) or phrase("why_meaning", lang))
+    if ranked.demand and why != phrase("why_meaning", lang):  # beside the fit: why it came first
+        why += "; " + phrase("why_demand", lang, year=ranked.demand.as_of)
+    return why
 
 
 def keyword_reason(spec: Speciality, relevance: Relevance, lang: str) -> str:

@@ -132,6 +132,11 @@ def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     else:
         for problem in [*kb.problems, *(f"intent corpus: {p}" for p in corpus.problems)]:
             print(problem)
+        summary = kb.summary()
+        print("colleges per region: " + ", ".join(f"{r} {n}" for r, n in summary["colleges_per_region"].items()))
+        names = summary["kazakh_names"]
+        print(f"Kazakh speciality names: {names['present']} of {names['present'] + names['missing']}; "
+              f"records older than five years: {summary['old_records']}")
         counts = ", ".join(f"{kind} {n}" for kind, n in kb.counts().items())
         print(f"{'OK' if kb.ok and corpus.ok else 'FAILED'}: {counts}; regions {len(kb.regions())}; "
               f"labelled messages: train {sizes['train']}, dev {sizes['dev']}; "

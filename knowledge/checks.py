@@ -8,7 +8,7 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from knowledge.schema import College, KnowledgeRecord
+from knowledge.schema import College, KnowledgeRecord, LabourFact
 from knowledge.regions import CITY_REGION, REGIONS
 from knowledge.text import KAZAKH_LETTERS, folded_key
 
@@ -27,6 +27,7 @@ KAZAKH_SYLLABLES = re.compile(r"[жш]ы", re.IGNORECASE)
 PLACE_NAMES = tuple({folded_key(name) for names in (CITY_REGION, *REGIONS.values()) for name in names
                      if " " not in name and len(name) >= 4})
 YEARLY_LIMIT = 1  # a yearly fact may be this many years older than the current year
+OLD_LIMIT = 5  # a college list or a labour figure older than this is flagged
 
 
 def citation_problem(source: str) -> str:
@@ -109,6 +110,13 @@ def is_stale(record: KnowledgeRecord, today: date | None = None) -> bool:
     """A fact that changes every year (dates, quotas, places, stipends) whose year is more than a year old."""
     year = (today or date.today()).year
     return bool(getattr(record, "changes_yearly", False)) and record.as_of < year - YEARLY_LIMIT
+
+
+def is_old(record: KnowledgeRecord, today: date | None = None) -> bool:
+    """A college or labour record whose source is more than five years old: lists and figures age, while an
+    order or the classifier holds until it is replaced (its year is when it was adopted)."""
+    year = (today or date.today()).year
+    return isinstance(record, College | LabourFact) and record.as_of < year - OLD_LIMIT
 
 
 def licence_returns_outside(college: College) -> list[str]:

@@ -14,8 +14,10 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 
-from knowledge.checks import citation_problem, is_stale, language_problem, licence_returns_outside, text_fields
-from knowledge.schema import KINDS, MODELS, College, KnowledgeRecord, Profession, Speciality
+from knowledge.checks import (citation_problem, is_old, is_stale, language_problem, licence_returns_outside,
+                             text_fields)
+from knowledge.regions import REGIONS
+from knowledge.schema import KINDS, MODELS, College, KnowledgeRecord, LabourFact, Profession, Speciality
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,11 @@ class KnowledgeBase:
     def professions(self) -> list[Profession]:
         return self.records["profession"]  # type: ignore[return-value]
 
+    def colleges_per_region(self) -> dict[str, int]:
+        """The number of colleges in each of the 20 regions, the empty ones included."""
+        counts = Counter(c.region for c in self.colleges)
+        return {region: counts[region] for region in REGIONS} | {r: n for r, n in counts.items() if r not in REGIONS}
+
     def regions(self) -> list[str]:
         """Distinct regions that have at least one college."""
         return sorted({c.region for c in self.colleges})
@@ -106,6 +113,8 @@ class KnowledgeBase:
             "sources_not_citations": categories["source"],
             "language_mismatches": categories["language"],
             "stale_yearly_facts": categories["stale"],
+            "old_records": categories["old"],
+            "colleges_per_region": self.colleges_per_region(),
             "unofficial_records": sum(1 for r in self.all() if r.unofficial),
             "problems": [asdict(p) for p in self.problems],
         }
@@ -118,6 +127,7 @@ def content_hash(record: KnowledgeRecord) -> str:
 
 
 CORPUS_FOLDER = "intents"
+MIN_COLLEGES_PER_REGION = 3  # the issue's target: a few real colleges near every applicant
 
 
 def load_knowledge(directory: Path) -> KnowledgeBase:
@@ -145,6 +155,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         _check_references(kb)
     _check_translations(kb)
     _check_what_users_read(kb)
+    _check_coverage(kb)
     return kb
 
 
@@ -267,10 +278,28 @@ def _check_what_users_read(kb: KnowledgeBase) -> None:
             kb.problems.append(Problem(file, record.id, "as_of", "stale",
                                        f"a yearly fact from {record.as_of}: check it for this year and update "
                                        "`as_of`", severity="warning"))
+        if is_old(record):
+            kb.problems.append(Problem(file, record.id, "as_of", "old",
+                                       f"the source holds for {record.as_of}, more than five years ago: check that it "
+                                       "is still true and cite a newer source", severity="warning"))
+        if isinstance(record, LabourFact) and not record.period:
+            kb.problems.append(Problem(file, record.id, "period", "year",
+                                       "a labour figure without the years it holds for: give `period` as the "
+                                       "source gives it", severity="warning"))
         if isinstance(record, College):
             for spec in licence_returns_outside(record):
                 kb.problems.append(Problem(file, record.id, "licence_return_listed", "reference",
                                            f"{spec!r} is not among the college's specialities"))
+
+
+def _check_coverage(kb: KnowledgeBase) -> None:
+    """Every region with at least MIN_COLLEGES_PER_REGION colleges, so that a teenager anywhere finds some nearby."""
+    per_region = kb.colleges_per_region()
+    for region, count in per_region.items():
+        if count < MIN_COLLEGES_PER_REGION:
+            kb.problems.append(Problem("colleges", "", "region", "coverage",
+                                       f"{region}: {count} college(s), fewer than {MIN_COLLEGES_PER_REGION}; import a "
+                                       "sourced list with `run_bot.py import colleges`", severity="warning"))
 
 
 def _first_line(exc: Exception) -> str:

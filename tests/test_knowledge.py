@@ -138,7 +138,18 @@ def test_missing_kazakh_name_is_only_a_warning(tmp_path: Path) -> None:
     folder = write_knowledge(tmp_path, {"specialities.yaml": SPECIALITIES.replace("name_kk: Мейіргер ісі", "")})
     kb = load_knowledge(folder)
     assert kb.ok
-    assert [(p.record, p.severity) for p in kb.problems] == [("nursing", "warning")]
+    assert [(p.record, p.severity) for p in kb.problems if p.category != "coverage"] == [("nursing", "warning")]
+
+
+def test_validate_warns_about_thin_regions_old_sources_and_labour_figures_without_years(tmp_path: Path) -> None:
+    old = COLLEGES.replace("source: https://example.kz/college\n    as_of: 2024", "source: https://example.kz/college\n    as_of: 2012")
+    folder = write_knowledge(tmp_path, {"colleges/astana.yaml": old})
+    (folder / "labour.yaml").write_text((folder / "labour.yaml").read_text().replace('period: "2025"', ""))
+    kb = load_knowledge(folder)
+    assert kb.ok and kb.colleges_per_region()["Шымкент"] == 0 and len(kb.colleges_per_region()) == 20
+    assert any(p.category == "coverage" and "Шымкент: 0" in p.message for p in kb.problems)
+    assert [p.record for p in kb.problems if p.category == "old"] == ["karaganda-med"]
+    assert [p.record for p in kb.problems if p.category == "year"] == ["karaganda-welders"]
 
 
 def test_source_and_year_are_required(tmp_path: Path) -> None:

@@ -7,6 +7,10 @@ import re
 import pytest
 
 from advisor.labour import labour_facts
+from advisor.ranking import Relevance, rank_specialities
+from advisor.reasons import reason
+from embeddings.retriever import Hit
+from knowledge.loader import load_knowledge
 
 NUMBER = re.compile(r"\d[\d\s,]*")
 
@@ -67,3 +71,20 @@ def test_a_kazakh_question_about_jobs_is_not_read_as_a_speciality_by_a_typo(real
     answer = real_advisor.ask("колледжден кейін жұмыс табам ба")
     assert answer.lang == "kk" and "«" not in answer.answer.splitlines()[0]
     assert "%" in answer.answer
+
+
+def test_sourced_regional_demand_decides_between_equal_fits_and_is_named_as_the_reason(knowledge_dir) -> None:
+    kb = load_knowledge(knowledge_dir)
+    hits = [Hit("software", "speciality", 0.5), Hit("welding", "speciality", 0.5)]
+    assert [r.spec.id for r in rank_specialities(kb, hits, (), 3)] == ["software", "welding"]
+    ranked = rank_specialities(kb, hits, (), 3, region="Карагандинская область")
+    assert [r.spec.id for r in ranked] == ["welding", "software"] and ranked[0].demand.id == "karaganda-welders"
+    why = reason(ranked[0], Relevance.of("хочу работать руками"), ("crafts",), "ru")
+    assert why.endswith("востребована в вашем регионе, данные 2025 г.")
+
+
+def test_demand_never_lifts_a_weaker_fit_over_a_better_one(knowledge_dir) -> None:
+    kb = load_knowledge(knowledge_dir)
+    hits = [Hit("software", "speciality", 0.6), Hit("welding", "speciality", 0.5)]
+    ranked = rank_specialities(kb, hits, (), 3, region="Карагандинская область")
+    assert [r.spec.id for r in ranked][0] == "software"
