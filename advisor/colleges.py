@@ -27,12 +27,10 @@ def teaching(kb: KnowledgeBase, speciality_ids: list[str], place: Place | None) 
     return near([c for c in kb.colleges if set(speciality_ids) & set(c.specialities)], place)
 
 
-def best_first(colleges: list[College], speciality_ids: list[str], closest: tuple[str, ...] = ()) -> list[College]:
-    """Colleges teaching more of the suggested specialities first, then in the `closest` order, then those with
-    more known details, then the knowledge base's order (sorting is stable)."""
-    rank = {college_id: n for n, college_id in enumerate(closest)}
-    return sorted(colleges, key=lambda c: (-len(set(speciality_ids) & set(c.specialities)), rank.get(c.id, len(rank)),
-                                           -known_details(c)))
+def best_first(colleges: list[College], speciality_ids: list[str]) -> list[College]:
+    """Colleges teaching more of the suggested specialities first, then those with more known details, then in the
+    order given (sorting is stable)."""
+    return sorted(colleges, key=lambda c: (-len(set(speciality_ids) & set(c.specialities)), -known_details(c)))
 
 
 def known_details(college: College) -> int:

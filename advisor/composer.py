@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import partial
+from typing import TypeVar
 
 from advisor.answer import Answer, SpecialitySuggestion
 from advisor.colleges import in_place
-from advisor.labour import (DEMAND_TOPICS, MOST_FACTS, GROUPS_OF_FIELD, fact_text, facts_about_speciality,
-                            facts_of_region, group_wages, labour_facts, wage_table)
+from advisor.labour import (DEMAND_TOPICS, GROUPS_OF_FIELD, MOST_FACTS, facts_about_speciality, facts_of_region,
+                            group_wages, wage_table)
 from advisor.phrases import TOPICS, phrase
 from advisor.ranking import Relevance, rank_specialities
 from advisor.reasons import reason
@@ -21,7 +23,10 @@ from advisor.sections import Section, Writer, join
 from advisor.understanding import Question
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import Admission, College, Faq, LabourFact, Profession, Programme, Speciality
+from knowledge.schema import (Admission, College, Faq, KnowledgeRecord, LabourFact, Profession, Programme,
+                              Speciality)
+
+R = TypeVar("R", bound=KnowledgeRecord)
 
 # Matched on folded text: «скок учиться», «сколько лет учат», «қанша жыл оқиды».
 ASKS_LENGTH = re.compile(r"(?<!\w)((сколько|скок|скока|скольк)( лет| годов| времени)? уч|срок обуч|неше жыл|"
@@ -57,7 +62,6 @@ SAFETY_FAQS = ("crisis-helplines", "fake-documents-illegal")  # said only for a 
 # Intents whose first record is the core answer, shown too when the search prefers a neighbour of it.
 CANONICAL_TOO = frozenset({"admission_documents", "dual"})
 # Intents answered with one fixed phrase (chat acts, declines, honest «no data»), and the answer kind they give.
-MAX_CLOSEST_COLLEGES = 40  # enough to order every college of the largest region (Almaty city, 27)
 PHRASE_FOR: dict[str, tuple[str, str, bool]] = {
     "greeting": ("greeting", "greeting", True),
     "who_are_you": ("who_are_you", "greeting", True),
@@ -179,8 +183,7 @@ class Composer:
         hits = self.relevance.keep(found, by_name_only)
         if self.q.field and not by_name_only:  # in the field the message surely points to: relevant too
             hits += [h for h in found if h not in hits and self.q.field in self._groups(h.id)]
-        region = self.q.place.region if self.q.place else ""
-        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, region)
+        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, self._region)
         suggestions = [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
                                             round(r.score, 4),
                                             reason(r, self.relevance, self.q.interests, self.q.lang, self.q.field))
@@ -232,9 +235,8 @@ class Composer:
                  if in_place(c := self.kb.get(h.id), self.q.place) and isinstance(c, College)]
         # «какие вообще колледжи есть в Костанае» names no speciality: all the place's colleges, not guessed ones.
         specialities = self._specialities(by_name_only=True)[:3] if not named else []
-        region = Filters(kinds=("college",), region=self.q.place.region)
-        closest = tuple(h.id for h in self.retriever.search(self.q.text, k=MAX_CLOSEST_COLLEGES, filters=region))
-        listed = replace(self.write, closest_colleges=closest).colleges([s.id for s in specialities], named=named)
+        closest_first = partial(self._closest_first, kind="college", region=self._region)
+        listed = replace(self.write, closest_first=closest_first).colleges([s.id for s in specialities], named=named)
         sections = [join(listed, Section("", {s.id: s.score for s in specialities}), separator="")]
         if self.q.wants_free:
             sections.append(self._blank_line(self._free_routes(limit=2)))
@@ -282,43 +284,51 @@ class Composer:
     def _demand(self) -> Answer:
         """Demand for a named speciality, in the asked region or in the country, only as sources give it."""
         spec = self._named_speciality()
-        region = self.q.place.region if self.q.place else ""
+        region = self._region
         facts = facts_about_speciality(self.kb, spec, DEMAND_TOPICS) if spec else []
         if spec and facts:
-            lead = phrase("demand_speciality", self.q.lang, name=self._name(spec))
+            lead = phrase("demand_speciality", self.q.lang, name=self.write.spec_name(spec.id))
         elif spec:  # nothing sourced about this one: said plainly, then what holds for all graduates
-            lead = phrase("demand_speciality_unknown", self.q.lang, name=self._name(spec))
+            lead = phrase("demand_speciality_unknown", self.q.lang, name=self.write.spec_name(spec.id))
             facts = facts_of_region(self.kb, "", ("employment",))
         elif region and (facts := facts_of_region(self.kb, region, DEMAND_TOPICS)):
             lead = phrase("demand_region", self.q.lang, place=self.q.place.label(self.q.lang))
         else:  # the country's facts, those closest to the question first: «работу найду?» gets employment first
-            facts = self._closest_first(facts_of_region(self.kb, "", ("demand", "professions", "employment")))
+            country = facts_of_region(self.kb, "", ("demand", "professions", "employment"))
+            facts = self._closest_first(country, "labour")
             key = "demand_jobs" if facts and facts[0].topic == "employment" else "demand_country"
             lead = phrase("demand_region_unknown" if region else key, self.q.lang,
                           place=self.q.place.label(self.q.lang) if self.q.place else "")
         return self._labour_answer("salary", lead, facts)
 
-    def _closest_first(self, facts: list[LabourFact]) -> list[LabourFact]:
-        """The facts ordered by closeness to the question in meaning."""
-        hits = self.retriever.search(self.q.text, k=len(labour_facts(self.kb)), filters=Filters(kinds=("labour",)))
+    def _closest_first(self, records: list[R], kind: str, region: str = "") -> list[R]:
+        """The records of one kind (in one region) ordered by closeness to the question in meaning."""
+        every = Filters(kinds=(kind,), region=region)
+        hits = self.retriever.search(self.q.text, k=len(self.kb.records[kind]), filters=every)
         rank = {hit.id: n for n, hit in enumerate(hits)}
-        return sorted(facts, key=lambda f: rank.get(f.id, len(rank)))
+        return sorted(records, key=lambda r: rank.get(r.id, len(rank)))
+
+    @property
+    def _region(self) -> str:
+        """The region the question names, or empty."""
+        return self.q.place.region if self.q.place else ""
 
     def _salary(self) -> Answer:
         """Average wages of the occupation groups a speciality's graduates join, or of the region, with the year."""
         spec = self._named_speciality()
-        region = self.q.place.region if self.q.place else ""
-        table = wage_table(self.kb, region)
+        table = wage_table(self.kb, self._region)
         if spec and (facts := facts_about_speciality(self.kb, spec, ("wages",))):  # a source gives its own figure
             return self._labour_answer("salary", "", facts)
         if table is None:
-            return self._answer("salary", [Section(phrase("salary_unknown", self.q.lang))], answered=False)
+            unknown = Section(phrase("salary_unknown", self.q.lang))
+            return self._answer("salary", [unknown], answered=False)
         place = self.q.place.label(self.q.lang) if self.q.place and table.region else \
             phrase("whole_country", self.q.lang)
         groups = GROUPS_OF_FIELD.get(spec.group, (3,)) if spec else (0,)
         lines = group_wages(table, groups, self.q.lang)
         key = "salary_groups" if spec else "salary_region"
-        lead = phrase(key, self.q.lang, name=self._name(spec) if spec else "", place=place, year=table.period)
+        name = self.write.spec_name(spec.id) if spec else ""
+        lead = phrase(key, self.q.lang, name=name, place=place, year=table.period)
         sections = [Section("\n".join([lead, *(f"• {line}" for line in lines)]), {table.id: 1.0})]
         if spec:
             sections.append(Section(phrase("salary_group_note", self.q.lang, year=table.period)))
@@ -328,7 +338,7 @@ class Composer:
     def _targeted(self) -> Answer | None:
         """How targeted training works, then how many places it has, in the asked region and the country."""
         sections = self._record_sections("targeted")
-        region = self.q.place.region if self.q.place else ""
+        region = self._region
         facts = [*(facts_of_region(self.kb, region, ("targeted",)) if region else []),
                  *facts_of_region(self.kb, "", ("targeted",))]
         if sections and facts:
@@ -345,7 +355,7 @@ class Composer:
 
     def _facts_section(self, facts: list[LabourFact]) -> Section:
         shown = facts[:MOST_FACTS]
-        return Section("\n".join(f"• {fact_text(f, self.q.lang)}" for f in shown), {f.id: 1.0 for f in shown})
+        return Section("\n".join(f"• {self.write.t(f.text_ru, f.text_kk)}" for f in shown), {f.id: 1.0 for f in shown})
 
     def _named_speciality(self) -> Speciality | None:
         """The speciality the message names by name («сварщик», «бухгалтер»), if any.
@@ -358,9 +368,6 @@ class Composer:
         if isinstance(record, Profession) and record.specialities:
             record = self.kb.get(record.specialities[0])
         return record if isinstance(record, Speciality) else None
-
-    def _name(self, spec: Speciality) -> str:
-        return (spec.name_kk or spec.name_ru) if self.q.lang == "kk" else spec.name_ru
 
     def _from_records(self, intent: str) -> Answer | None:
         """The record that answers an intent of RECORDS_FOR; the search on the question picks among them."""

@@ -67,8 +67,3 @@ def group_wages(table: LabourFact, groups: tuple[int, ...], lang: str) -> list[s
     unit = "мың ₸" if lang == "kk" else "тыс. ₸"
     names = {g: OCCUPATION_GROUPS[g][1 if lang == "kk" else 0] for g in groups if g in OCCUPATION_GROUPS}
     return [f"{names[g]} — {round(table.wages[g] / 1000)} {unit}" for g in groups if g in table.wages and g in names]
-
-
-def fact_text(fact: LabourFact, lang: str) -> str:
-    """The fact in the answer's language."""
-    return fact.text_kk if lang == "kk" else fact.text_ru

@@ -54,8 +54,7 @@ class Relevance:
 
     def names(self, hit: Hit) -> bool:
         """True when a meaningful word of the question (or, in a short one, its correction) names the hit."""
-        terms = set(hit.key_terms) - self.ignored_terms
-        return bool(terms & self.question_terms) or (self.trust_corrections and bool(terms))
+        return self.names_exactly(hit) or (self.trust_corrections and bool(set(hit.key_terms) - self.ignored_terms))
 
     def names_exactly(self, hit: Hit) -> bool:
         """True when a meaningful word of the question itself, not a typo correction, names the hit."""

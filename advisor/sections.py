@@ -5,6 +5,7 @@ Nothing here searches: the composer decides what to say, these functions say it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
@@ -39,7 +40,8 @@ class Writer:
     lang: str
     grade: int | None = None
     place: Place | None = None
-    closest_colleges: tuple[str, ...] = ()  # college ids by closeness to the question, for listing order
+    # Orders records by closeness to the question; asked only where a list has nothing better to go by.
+    closest_first: Callable[[list[College]], list[College]] | None = None
 
     def t(self, ru: str, kk: str) -> str:
         """The text in the answer's language."""
@@ -131,7 +133,8 @@ class Writer:
             missing = Section(phrase("no_colleges_here", self.lang, where=where, what=what))
             # None teaches them here: the place's colleges, closest to the question first («колледж транспорта»
             # puts Шымкент көлік колледжі first). Only here: beside a known speciality the closeness is noise.
-            others = best_first(near(self.kb.colleges, self.place), [], self.closest_colleges) if self.place else []
+            others = near(self.kb.colleges, self.place) if self.place else []
+            others = self.closest_first(others) if self.closest_first else others
             return join(missing, self.colleges([], others)) if others else missing
         if not self.place:
             return Section(phrase("ask_place", self.lang))

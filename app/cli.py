@@ -124,15 +124,14 @@ def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     kb = load_knowledge(settings.resolve(settings.knowledge.path))
     corpus = load_corpus(settings.resolve(settings.intents.corpus_path))
     sizes = {split: len(corpus.examples(split)) for split in ("train", "dev")}
+    summary = kb.summary()
     if args.json:
-        summary = kb.summary()
         summary["ok"] = kb.ok and corpus.ok
         summary["intents"] = {"sizes": sizes, "per_intent": corpus.counts(), "problems": corpus.problems}
         print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
         for problem in [*kb.problems, *(f"intent corpus: {p}" for p in corpus.problems)]:
             print(problem)
-        summary = kb.summary()
         print("colleges per region: " + ", ".join(f"{r} {n}" for r, n in summary["colleges_per_region"].items()))
         names = summary["kazakh_names"]
         print(f"Kazakh speciality names: {names['present']} of {names['present'] + names['missing']}; "

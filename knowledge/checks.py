@@ -8,8 +8,8 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from knowledge.schema import College, KnowledgeRecord, LabourFact
 from knowledge.regions import CITY_REGION, REGIONS
+from knowledge.schema import College, KnowledgeRecord, LabourFact
 from knowledge.text import KAZAKH_LETTERS, folded_key
 
 # Words and marks of developer notes, never of a citation a teenager could open or look up.

@@ -14,8 +14,7 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 
-from knowledge.checks import (citation_problem, is_old, is_stale, language_problem, licence_returns_outside,
-                             text_fields)
+from knowledge.checks import citation_problem, is_old, is_stale, language_problem, licence_returns_outside, text_fields
 from knowledge.regions import REGIONS
 from knowledge.schema import KINDS, MODELS, College, KnowledgeRecord, LabourFact, Profession, Speciality
 

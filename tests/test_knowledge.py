@@ -142,7 +142,8 @@ def test_missing_kazakh_name_is_only_a_warning(tmp_path: Path) -> None:
 
 
 def test_validate_warns_about_thin_regions_old_sources_and_labour_figures_without_years(tmp_path: Path) -> None:
-    old = COLLEGES.replace("source: https://example.kz/college\n    as_of: 2024", "source: https://example.kz/college\n    as_of: 2012")
+    old = COLLEGES.replace("source: https://example.kz/college\n    as_of: 2024",
+                           "source: https://example.kz/college\n    as_of: 2012")
     folder = write_knowledge(tmp_path, {"colleges/astana.yaml": old})
     (folder / "labour.yaml").write_text((folder / "labour.yaml").read_text().replace('period: "2025"', ""))
     kb = load_knowledge(folder)

@@ -87,4 +87,4 @@ def test_demand_never_lifts_a_weaker_fit_over_a_better_one(knowledge_dir) -> Non
     kb = load_knowledge(knowledge_dir)
     hits = [Hit("software", "speciality", 0.6), Hit("welding", "speciality", 0.5)]
     ranked = rank_specialities(kb, hits, (), 3, region="Карагандинская область")
-    assert [r.spec.id for r in ranked][0] == "software"
+    assert ranked[0].spec.id == "software"
