@@ -200,6 +200,9 @@ records:
 
 FILES = {"specialities.yaml": SPECIALITIES, "colleges/astana.yaml": COLLEGES, "programmes.yaml": PROGRAMMES,
          "admission.yaml": ADMISSION, "professions.yaml": PROFESSIONS, "faq.yaml": FAQ, "labour.yaml": LABOUR}
+# Records in FILES (3 specialities, 2 colleges, 3 programmes, 1 admission rule, 1 profession, 1 FAQ, 2 labour facts):
+# one search document each.
+FIXTURE_RECORDS = 13
 
 
 def write_knowledge(folder: Path, overrides: dict[str, str] | None = None) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SPECIALITIES, FakeEmbeddings, write_knowledge
+from conftest import FIXTURE_RECORDS, ROOT, SPECIALITIES, FakeEmbeddings, write_knowledge
 from embeddings.documents import build_documents
 from embeddings.index import CURRENT, PREVIOUS, IndexHome, IndexUnavailable
 from knowledge.loader import load_knowledge
@@ -95,14 +95,14 @@ def test_two_processes_reindexing_at_once_both_succeed(knowledge_dir: Path, tmp_
     # The second opens the home while the first is half-way through its build, then reindexes other knowledge.
     second = start_child(root, edited_knowledge(tmp_path / "edited", "и сайты"), "second", flags)
     one, two = finish(first), finish(second)
-    assert one["full"] and one["count"] == 11
+    assert one["full"] and one["count"] == FIXTURE_RECORDS
     assert not two["full"] and two["changed"] == 1  # it waited for the first, then built on top of it
     assert (root / CURRENT).read_text() == two["generation"]
     assert (root / PREVIOUS).read_text() == one["generation"]
     assert generations(root) == {one["generation"], two["generation"]}
     with IndexHome(root, FakeEmbeddings()) as home:
         index = home.current()
-        assert index.count() == 11
+        assert index.count() == FIXTURE_RECORDS
         assert index.search("Учат писать программы и сайты.", k=1)[0][0] == "software"
 
 
@@ -122,7 +122,7 @@ def test_leftovers_of_a_killed_build_are_removed_at_start(knowledge_dir: Path, t
     with IndexHome(root, FakeEmbeddings()) as home:
         assert generations(root) == {live}
         assert not (root / f"{CURRENT}.tmp").exists()
-        assert home.current().generation == live and home.current().count() == 11
+        assert home.current().generation == live and home.current().count() == FIXTURE_RECORDS
 
 
 def test_the_package_never_reaches_into_private_chroma_attributes() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SPECIALITIES, FakeEmbeddings, write_knowledge
+from conftest import FIXTURE_RECORDS, SPECIALITIES, FakeEmbeddings, write_knowledge
 from embeddings.documents import build_documents
 from embeddings.index import CURRENT, MANIFEST, IndexHome, IndexUnavailable
 from embeddings.retriever import Filters, HybridRetriever
@@ -46,10 +46,10 @@ def built(knowledge_dir: Path, home: IndexHome):
 
 def test_full_build_then_nothing_to_embed(built, home: IndexHome, fake_embeddings: FakeEmbeddings) -> None:
     kb, _, report = built
-    assert report.full_rebuild and report.added == 11 and report.changed == report.removed == 0
+    assert report.full_rebuild and report.added == FIXTURE_RECORDS and report.changed == report.removed == 0
     calls = fake_embeddings.calls
     _, again = home.reindex(build_documents(kb))
-    assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 11)
+    assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, FIXTURE_RECORDS)
     assert fake_embeddings.calls == calls  # nothing embedded again
 
 
@@ -62,7 +62,7 @@ def test_incremental_reindex_embeds_only_the_changed_record(built, home: IndexHo
     index, report = home.reindex(build_documents(kb))
     assert (report.added, report.changed, report.removed) == (0, 1, 0)
     assert fake_embeddings.calls - calls == 1
-    assert index.count() == 11
+    assert index.count() == FIXTURE_RECORDS
 
 
 def test_removed_records_leave_the_index(built, home: IndexHome) -> None:
@@ -89,7 +89,7 @@ def test_failed_reindex_leaves_the_old_index_serving(built, tmp_path: Path) -> N
     assert (tmp_path / "index" / CURRENT).read_text() == live
     assert sorted(p.name for p in (tmp_path / "index").glob("gen-*")) == [live]  # the failed build is gone
     with IndexHome(tmp_path / "index", FakeEmbeddings()) as reopened:
-        assert reopened.current().count() == 11
+        assert reopened.current().count() == FIXTURE_RECORDS
     assert old.search("сварщик", k=1)  # and the index already open still serves
 
 
@@ -101,7 +101,7 @@ def test_model_change_rebuilds_everything(built, tmp_path: Path) -> None:
         with pytest.raises(IndexUnavailable, match="another-model"):
             other_home.current()
         _, report = other_home.reindex(build_documents(kb))
-        assert report.full_rebuild and report.added == 11
+        assert report.full_rebuild and report.added == FIXTURE_RECORDS
         assert other_home.current().model == "another-model"
 
 
@@ -115,7 +115,7 @@ def test_corrupt_index_is_reported_then_rebuilt(built, tmp_path: Path, fake_embe
             fresh.current()
         _, report = fresh.reindex(build_documents(kb))
         assert report.full_rebuild
-        assert fresh.current().count() == 11
+        assert fresh.current().count() == FIXTURE_RECORDS
 
 
 def test_hybrid_search_finds_by_keyword_and_filters_by_kind(built) -> None:
