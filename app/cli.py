@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Sequence, TextIO
 
 import numpy as np
+from redis.exceptions import RedisError
 
 from advisor.advisor import Advisor
 from advisor.answer import Answer
@@ -31,15 +33,23 @@ from app.wiring import (
     serve_bot,
 )
 from bot.app import BadToken
-from bot.runner import CannotListen
+from bot.runner import BotApiUnreachable, CannotListen
 from embeddings.index import IndexUnavailable
 from embeddings.model import EmbeddingModelError
 from knowledge.intents import Example, load_corpus
 from knowledge.loader import KnowledgeError, load_knowledge
-from storage.sqlite import StoreError
+from storage.base import StoreError
+from storage.postgres import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
 DEFAULT_TEST_PART = Path("tests/eval/intents")
+
+# Exit codes a supervisor can act on (sysexits.h): a restart cannot fix the first kind, and may fix the second.
+EXIT_CONFIG = 78  # EX_CONFIG: a setting, the token, a knowledge file or the database's version is wrong
+EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: the Bot API, Redis or PostgreSQL could not be reached for now
+PASSING = (BotApiUnreachable, DatabaseUnavailableError, IndexUnavailable, RedisError, OSError)
+# Checked after PASSING: an unreachable database is a StoreError too.
+NEEDS_A_PERSON = (ConfigError, KnowledgeError, EmbeddingModelError, BadToken, StoreError, CannotListen)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run_bot.py", description=(
         "Career-guidance assistant for Kazakhstan's college applicants. With no command: the Telegram bot "
         "when BOT_TOKEN is set, a console chat otherwise."))
+    parser.add_argument("--config", type=Path, help="the config file (default: CONFIG_FILE, else config.yaml in the "
+                                                    "project folder or the current folder)")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("bot", help="run the Telegram bot (needs BOT_TOKEN)")
     sub.add_parser("console", help="chat with the advisor in the terminal")
@@ -107,15 +119,19 @@ def add_import_parser(sub: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; problems are reported in a sentence and a non-zero exit, never a traceback."""
     args = build_parser().parse_args(argv)
+    if args.config is not None:  # through the environment, so that every part (and a child process) reads it
+        os.environ["CONFIG_FILE"] = str(args.config.resolve())
     try:
         settings = build_settings()
         setup_logging(settings.log_level, settings.secrets())
         command = args.command or ("bot" if settings.bot_token else "console")
         return COMMANDS[command](settings, args)
-    except (ConfigError, KnowledgeError, EmbeddingModelError, IndexUnavailable, BadToken, StoreError,
-            CannotListen) as exc:
+    except PASSING as exc:
+        print(f"error, possibly passing: {exc or exc.__class__.__name__}", file=sys.stderr)
+        return EXIT_TEMPFAIL
+    except NEEDS_A_PERSON as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
 
@@ -273,13 +289,11 @@ def cmd_eval_intents(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.bot_token:
-        print("error: set the BOT_TOKEN environment variable to run the Telegram bot", file=sys.stderr)
-        return 2
+        raise ConfigError("set the BOT_TOKEN environment variable to run the Telegram bot")
     if settings.telegram.mode == "webhook" and not settings.telegram.webhook_url.startswith("https://"):
         # An empty address would make setWebhook remove the webhook: the bot would then get nothing at all.
-        print("error: telegram.mode webhook needs telegram.webhook_url (TELEGRAM__WEBHOOK_URL), the public "
-              "https:// address Telegram sends updates to", file=sys.stderr)
-        return 2
+        raise ConfigError("telegram.mode webhook needs telegram.webhook_url (TELEGRAM__WEBHOOK_URL), the public "
+                          "https:// address Telegram sends updates to")
     limit_malloc_arenas()
     asyncio.run(serve_bot(settings))
     return 0

@@ -17,8 +17,34 @@ from advisor.fields import FieldSettings
 from advisor.intents import IntentSettings
 from bot.config import AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings, ThrottleSettings
 
+# The folder holding the code: a checkout, or site-packages when the project is installed (with its knowledge
+# and corpus as package data).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"
+CONFIG_NAME = "config.yaml"
+
+
+def is_checkout() -> bool:
+    """True when the code runs from the project's own folder rather than from an installed package."""
+    return (PROJECT_ROOT / "pyproject.toml").exists()
+
+
+def config_file() -> Path | None:
+    """The config file in use: CONFIG_FILE (or --config), else the checkout's config.yaml, else ./config.yaml."""
+    if named := os.environ.get("CONFIG_FILE"):
+        return Path(named)
+    for folder in ((PROJECT_ROOT,) if is_checkout() else ()) + (Path.cwd(),):
+        if (folder / CONFIG_NAME).exists():
+            return (folder / CONFIG_NAME).resolve()
+    return None
+
+
+def project_folder() -> Path:
+    """Where relative paths lead: the checkout; for an installed package, the config file's folder, else the
+    current one."""
+    if is_checkout():
+        return PROJECT_ROOT
+    found = config_file()
+    return found.resolve().parent if found else Path.cwd()
 
 
 class ConfigError(Exception):
@@ -56,6 +82,7 @@ class ScaleSettings(Section):
     mode: Literal["single", "workers"] = "single"
     worker_name: str = ""
     reload_timeout: float = Field(120, gt=0)
+    heartbeat_seconds: float = Field(5.0, gt=0, le=60)
 
 
 class LimitSettings(Section):
@@ -133,24 +160,32 @@ class Settings(BaseSettings):
         # Order is priority: explicit arguments, then the environment, then config.yaml.
         return init_settings, env_settings, _YamlSource(settings_cls)
 
+    @property
+    def config_file(self) -> Path | None:
+        """The config file these settings were read from, if any."""
+        return config_file()
+
     def resolve(self, path: Path) -> Path:
-        """A configured path, relative to the project folder unless absolute."""
-        return path if path.is_absolute() else PROJECT_ROOT / path
+        """A configured path: absolute as given; a relative one in the project folder (see project_folder), or,
+        when it is not there, among the files installed with the package (the knowledge and the corpus)."""
+        if path.is_absolute():
+            return path
+        local = project_folder() / path
+        return local if local.exists() or not (PROJECT_ROOT / path).exists() else PROJECT_ROOT / path
 
 
 class _YamlSource(PydanticBaseSettingsSource):
-    """Reads config.yaml (or the file CONFIG_FILE names) and refuses secrets in it."""
+    """Reads the config file (see config_file) and refuses secrets in it; no file means the defaults."""
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        named = os.environ.get("CONFIG_FILE")
-        path = Path(named or DEFAULT_CONFIG_FILE)
-        if not path.exists():
-            if named:  # a file asked for by name and missing is a mistake, not "use the defaults"
-                raise ConfigError(f"CONFIG_FILE names {path}, which does not exist")
+        path = config_file()
+        if path is None:
             return {}
+        if not path.exists():  # a file asked for by name and missing is a mistake, not "use the defaults"
+            raise ConfigError(f"CONFIG_FILE (or --config) names {path}, which does not exist")
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:

@@ -8,8 +8,10 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -38,7 +40,7 @@ from bot.texts import build_i18n
 from embeddings.batching import BatchingEmbeddings, query_encoder
 from embeddings.documents import build_documents
 from embeddings.index import IndexHome, IndexUnavailable, Progress, ReindexReport, VectorIndex
-from embeddings.model import load_embeddings
+from embeddings.model import load_embeddings, model_name
 from embeddings.retriever import HybridRetriever
 from embeddings.vector_cache import cached_vectors
 from knowledge.intents import Corpus, load_corpus
@@ -46,12 +48,34 @@ from knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
 from storage.base import UserStore
 from storage.fsm import SqliteStorage
 from storage.limits import LocalRateLimiter, RateLimiter
+from storage.resilient import ResilientFsmStorage, ResilientLimiter, ResilientStore
 from storage.postgres import PostgresStore
 from storage.shared import Cluster, RedisRateLimiter, WorkerReport
 from storage.sqlite import Store
 
 log = logging.getLogger(__name__)
 M_ARENA_MAX = -8  # glibc's mallopt parameter number, from malloc.h
+FLUSH_SECONDS = 1.0  # how often writes kept during a storage outage are tried again
+
+
+class StartupLog:
+    """One INFO line per start-up stage: what it found and how long it took; silent when `enabled` is False."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.began = time.perf_counter()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[Callable[[str], None]]:
+        """Time a stage; the caller notes what it found through the callable it gets."""
+        began, found = time.perf_counter(), []
+        yield found.append
+        if self.enabled:
+            log.info("start: %s: %s (%.1f s)", name, "; ".join(found) or "done", time.perf_counter() - began)
+
+    def ready(self, detail: str) -> None:
+        if self.enabled:
+            log.info("start: ready: %s (%.1f s in all)", detail, time.perf_counter() - self.began)
 
 
 def build_settings() -> Settings:
@@ -89,9 +113,8 @@ def build_index(kb: KnowledgeBase, home: IndexHome, progress: Progress | None = 
         index = home.current()
         if index.hashes == {d.id: d.hash for d in documents}:
             return index, None
-        log.info("knowledge changed since the index was built: reindexing")
-    except IndexUnavailable as exc:
-        log.warning("%s: rebuilding the index", exc)
+    except IndexUnavailable as exc:  # the report of the rebuild says what was done; this is why
+        log.debug("rebuilding the index: %s", exc)
     return home.reindex(documents, progress)
 
 
@@ -135,12 +158,13 @@ def build_field_model(settings: Settings, kb: KnowledgeBase, retriever: HybridRe
     return FieldModel.train(texts, groups, question_vectors(settings, retriever, texts), settings.fields)
 
 
-def build_advisor(settings: Settings, home: IndexHome | None = None) -> Advisor:
+def build_advisor(settings: Settings, home: IndexHome | None = None, startup: StartupLog | None = None) -> Advisor:
     """A ready advisor: knowledge loaded, index opened or built, retrieval and the intent model set up.
 
-    A long-running process passes the home it keeps for reloads; without one, one is opened for the process.
+    A long-running process passes the home it keeps for reloads (and logs the start-up stages); without one, one
+    is opened for the process.
     """
-    parts = _answering_parts(settings, home or build_home(settings, build_embeddings(settings)))
+    parts = _answering_parts(settings, home or build_home(settings, build_embeddings(settings)), startup=startup)
     return Advisor(*parts.advisor_args, top_k=settings.retrieval.top_k, max_chars=settings.limits.max_question_chars)
 
 
@@ -159,14 +183,23 @@ class _Parts:
         return self.kb, self.retriever, self.intents, self.fields
 
 
-def _answering_parts(settings: Settings, home: IndexHome, progress: Progress | None = None) -> _Parts:
+def _answering_parts(settings: Settings, home: IndexHome, progress: Progress | None = None,
+                     startup: StartupLog | None = None) -> _Parts:
     """Knowledge and corpus validated first (a broken file changes nothing), then the index and the models."""
-    kb = build_knowledge(settings)
-    corpus = build_corpus(settings)
-    index, report = build_index(kb, home, progress)
-    retriever = build_retriever(settings, kb, index)
-    return _Parts(kb, retriever, build_intent_model(settings, retriever, corpus),
-                  build_field_model(settings, kb, retriever, corpus), report)
+    startup = startup or StartupLog(enabled=False)
+    with startup.stage("knowledge") as found:
+        kb = build_knowledge(settings)
+        corpus = build_corpus(settings)
+        found(", ".join(f"{kind} {n}" for kind, n in kb.counts().items()))
+        found(f"labelled messages {len(corpus.examples('train')) + len(corpus.examples('dev'))}")
+    with startup.stage("index") as found:
+        index, report = build_index(kb, home, progress)
+        found(f"{report}" if report else f"up to date, {index.count()} vectors")
+    with startup.stage("intent model") as found:
+        retriever = build_retriever(settings, kb, index)
+        intents = build_intent_model(settings, retriever, corpus)
+        found(f"{len(intents.labels)} intents learnt")
+    return _Parts(kb, retriever, intents, build_field_model(settings, kb, retriever, corpus), report)
 
 
 def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
@@ -204,15 +237,36 @@ class SharedState:
     limiter: RateLimiter
     cluster: Cluster | None = None
     redis: Redis | None = None
+    _flushing: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def keep_flushing(self) -> None:
+        """Write what a storage outage kept back, every FLUSH_SECONDS, until closed (workers mode only)."""
+        if isinstance(self.store, ResilientStore) and isinstance(self.fsm_storage, ResilientFsmStorage):
+            self._flushing = asyncio.create_task(_flush_forever(self.store, self.fsm_storage))
 
     async def close(self) -> None:
-        """Leave the cluster, then close the stores."""
+        """Leave the cluster, then close the stores (writing what an outage kept back, if they are back)."""
+        if self._flushing is not None:
+            self._flushing.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._flushing
         if self.cluster is not None:
             await self.cluster.stop()
         await self.fsm_storage.close()
         self.store.close()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+async def _flush_forever(store: ResilientStore, fsm: ResilientFsmStorage) -> None:
+    """Try the stores again every FLUSH_SECONDS; the user database in a thread, as its calls block."""
+    while True:
+        await asyncio.sleep(FLUSH_SECONDS)
+        try:
+            await asyncio.to_thread(store.flush)
+            await fsm.flush()
+        except Exception:  # a bug here must not stop the retries for good
+            log.exception("writing back after a storage outage failed")
 
 
 def build_shared_state(settings: Settings) -> SharedState:
@@ -228,9 +282,12 @@ def build_shared_state(settings: Settings) -> SharedState:
                                                             with_business_connection_id=True),
                        state_ttl=EXPIRES_SECONDS, data_ttl=EXPIRES_SECONDS)
     name = settings.scale.worker_name or f"{socket.gethostname()}-{os.getpid()}"
-    return SharedState(PostgresStore.open(settings.database_url.get_secret_value()), fsm,
-                       RedisRateLimiter(redis, throttle.messages, throttle.per_seconds),
-                       Cluster(redis, name, settings.scale.reload_timeout), redis)
+    # Wrapped so that an outage of either server costs memory and statistics for a while, never an answer.
+    limiter = ResilientLimiter(RedisRateLimiter(redis, throttle.messages, throttle.per_seconds),
+                               LocalRateLimiter(throttle.messages, throttle.per_seconds))
+    return SharedState(ResilientStore(PostgresStore.open(settings.database_url.get_secret_value())),
+                       ResilientFsmStorage(fsm), limiter,
+                       Cluster(redis, name, settings.scale.reload_timeout, settings.scale.heartbeat_seconds), redis)
 
 
 def knowledge_generation(kb: KnowledgeBase) -> str:
@@ -263,8 +320,15 @@ def _reload_report(settings: Settings, advisor: Advisor, home: IndexHome, progre
 
 
 async def serve_bot(settings: Settings) -> None:
-    """Build everything, run the Telegram bot until SIGTERM or SIGINT, then close storage and index."""
+    """Build everything, run the Telegram bot until SIGTERM or SIGINT, then close storage and index.
+
+    Raises BotApiUnreachable when Telegram cannot be reached within telegram.startup_timeout.
+    """
     assert settings.bot_token is not None, "cmd_bot checks the token first"
+    startup = StartupLog()
+    with startup.stage("config") as found:
+        found(f"{settings.config_file or 'no config file, defaults'}; {settings.telegram.mode}, "
+              f"{settings.scale.mode} mode")
     metrics, health = Metrics(), Health()
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     runtime = Runtime(settings.telegram, settings.monitoring, health, metrics, secret)
@@ -272,11 +336,17 @@ async def serve_bot(settings: Settings) -> None:
     stop_on_signals(stop)
     bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram, settings.flood, metrics)
     monitor = await start_monitoring(runtime) if settings.telegram.mode == "polling" else None
-    shared = build_shared_state(settings)
+    shared: SharedState | None = None
     home: IndexHome | None = None
     try:
-        home = await asyncio.to_thread(lambda: build_home(settings, build_embeddings(settings)))
-        advisor = await asyncio.to_thread(build_advisor, settings, home=home)
+        with startup.stage("storage") as found:
+            shared = await asyncio.to_thread(build_shared_state, settings)
+            found("SQLite " + str(settings.resolve(settings.storage.path)) if settings.scale.mode == "single"
+                  else "PostgreSQL and Redis")
+        with startup.stage("model") as found:
+            home = await asyncio.to_thread(lambda: build_home(settings, build_embeddings(settings)))
+            found(model_name(home.embeddings))
+        advisor = await asyncio.to_thread(build_advisor, settings, home, startup)
         metrics.generation.set(1)
         health.set("starting", records=sum(advisor.kb.counts().values()))
         dispatcher = build_dispatcher(
@@ -286,15 +356,21 @@ async def serve_bot(settings: Settings) -> None:
         if shared.cluster is not None:
             await shared.cluster.start(reload_here(settings, advisor, home, metrics, shared.cluster),
                                        knowledge_generation(advisor.kb))
-        await wait_for_bot_api(bot, stop, settings.telegram.startup_retry)
-        await register_commands(bot)
+        shared.keep_flushing()
+        with startup.stage("telegram") as found:
+            found("connected as @" + await wait_for_bot_api(bot, stop, settings.telegram.startup_retry,
+                                                            settings.telegram.startup_timeout))
+            await register_commands(bot)
         run = run_webhook if settings.telegram.mode == "webhook" else run_polling
-        await run(bot, dispatcher, runtime, stop)
+        await run(bot, dispatcher, runtime, stop, partial(startup.ready, f"taking updates by {settings.telegram.mode}"))
     except BotApiUnreachable as exc:
+        if not stop.is_set():
+            raise
         log.info("%s", exc)
     finally:
         await bot.session.close()
-        await shared.close()
+        if shared is not None:
+            await shared.close()
         if home is not None:
             home.close()
         if monitor is not None:

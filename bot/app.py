@@ -10,6 +10,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
@@ -18,7 +19,7 @@ from aiogram.utils.token import TokenValidationError
 
 from advisor.advisor import Advisor
 from bot.config import AccessSettings, FloodSettings, TelegramSettings
-from bot.flood import FloodControl
+from bot.flood import REPLY_NOT_SENT, FloodControl
 from bot.handlers import all_routers
 from bot.middlewares import (
     CallbackWithoutMessageMiddleware,
@@ -31,6 +32,7 @@ from bot.reloading import KnowledgeReloader, ReloadJob
 from bot.texts import t
 from storage.base import UserStore
 from storage.limits import RateLimiter
+from storage.resilient import StoreUnavailable
 from storage.shared import Cluster
 
 log = logging.getLogger(__name__)
@@ -96,10 +98,20 @@ async def use_advisor_threads() -> None:
         ThreadPoolExecutor(max_workers=ADVISOR_THREADS, thread_name_prefix="advisor"))
 
 
-async def on_error(event: ErrorEvent, i18n: I18n, metrics: Metrics) -> bool:
-    """Log the trace, apologise to the user, keep running."""
+async def on_error(event: ErrorEvent, i18n: I18n, metrics: Metrics) -> bool | object:
+    """Apologise to the user and keep running; an update whose reply Telegram did not take is left unhandled.
+
+    Unhandled, the error reaches the webhook server (which answers 500) or the poller (which does not confirm
+    the update), and Telegram delivers it again: an apology could not be sent either.
+    """
     metrics.errors.inc()
-    log.exception("error while handling update %s", event.update.update_id, exc_info=event.exception)
+    if isinstance(event.exception, REPLY_NOT_SENT):
+        return UNHANDLED
+    if isinstance(event.exception, StoreUnavailable):  # known and logged once by the store: no trace per message
+        text = "store_down"
+    else:
+        text = "error"
+        log.exception("error while handling update %s", event.update.update_id, exc_info=event.exception)
     update = event.update
     target = update.message or (update.callback_query.message if update.callback_query else None)
     user = update.message.from_user if update.message else (
@@ -107,7 +119,7 @@ async def on_error(event: ErrorEvent, i18n: I18n, metrics: Metrics) -> bool:
     if target is not None:
         try:
             with i18n.context():  # errors are handled outside the update's I18n context
-                apology = t("error", telegram_language(user))
+                apology = t(text, telegram_language(user))
             await target.answer(apology)
         except Exception:
             log.warning("could not send the apology", exc_info=True)

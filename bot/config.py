@@ -24,6 +24,8 @@ class TelegramSettings(Section):
     shutdown_timeout: float = Field(20.0, gt=0)
     # Seconds between attempts while the Bot API cannot be reached at start-up (doubling up to 60).
     startup_retry: float = Field(2.0, gt=0)
+    # Seconds to keep trying at start-up before giving up with exit code 75, for the supervisor to retry later.
+    startup_timeout: float = Field(300.0, gt=0)
 
 
 class AccessSettings(Section):

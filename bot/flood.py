@@ -10,12 +10,15 @@ from typing import Any, Callable
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiohttp import ServerDisconnectedError
 
 log = logging.getLogger(__name__)
+# A reply failed with one of these when Telegram could not be reached (even after flood control's retries): the
+# update is then left unconfirmed, for Telegram to deliver again, rather than answered with nothing.
+REPLY_NOT_SENT = (TelegramNetworkError, TelegramServerError, TelegramRetryAfter)
 
 
 class SendPace:

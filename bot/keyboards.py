@@ -70,7 +70,11 @@ def main_menu(lang: str) -> InlineKeyboardMarkup:
 
 
 def answer_keyboard(answer: Answer, message_id: int, lang: str) -> InlineKeyboardMarkup:
-    """Buttons under an answer: details, colleges and free routes of the top speciality, more, and 👍/👎."""
+    """Buttons under an answer: details, colleges and free routes of the top speciality, more, and 👍/👎.
+
+    Buttons that refer to the logged question are left out when it is not logged yet (id 0: the database is
+    away), since they could not find it.
+    """
     if answer.intent == "vague":
         return vague_keyboard(lang)
     builder = InlineKeyboardBuilder()
@@ -84,12 +88,13 @@ def answer_keyboard(answer: Answer, message_id: int, lang: str) -> InlineKeyboar
         builder.button(text=t("btn_spec_colleges", lang), callback_data=SpecAction(action="colleges", spec=top))
         builder.button(text=t("btn_spec_free", lang), callback_data=SpecAction(action="free", spec=top))
         rows.append(2)
-        if answer.intent in ("suggest", "more") and len(answer.specialities) >= 3:
+        if answer.intent in ("suggest", "more") and len(answer.specialities) >= 3 and message_id:
             builder.button(text=t("btn_more", lang), callback_data=MoreAction(message_id=message_id))
             rows.append(1)
-    builder.button(text="👍", callback_data=Vote(message_id=message_id, value=1))
-    builder.button(text="👎", callback_data=Vote(message_id=message_id, value=-1))
-    rows.append(2)
+    if message_id:
+        builder.button(text="👍", callback_data=Vote(message_id=message_id, value=1))
+        builder.button(text="👎", callback_data=Vote(message_id=message_id, value=-1))
+        rows.append(2)
     builder.adjust(*rows)
     return builder.as_markup()
 

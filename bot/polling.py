@@ -18,6 +18,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 
+from bot.flood import REPLY_NOT_SENT
+
 log = logging.getLogger(__name__)
 
 BATCH = 100  # Telegram's maximum per getUpdates; also the most updates handled at once
@@ -34,7 +36,8 @@ class ConfirmingPoller:
         self.polling_timeout = polling_timeout
         self.running: dict[int, asyncio.Task[Any]] = {}  # update id -> its handler
         self.finished: set[int] = set()  # handled, but not yet confirmed because an older one still runs
-        self.cut: set[int] = set()  # cancelled at shutdown: never confirmed, so Telegram delivers them again
+        # Cancelled at shutdown, or not answered for want of Telegram: never confirmed, so Telegram delivers them again.
+        self.cut: set[int] = set()
         self.next_offset: int | None = None  # one past the newest update seen
 
     @property
@@ -110,20 +113,30 @@ class ConfirmingPoller:
                 continue
             task = asyncio.create_task(self._handle(update))
             self.running[uid] = task
-            task.add_done_callback(lambda done, uid=uid: self._done(uid, done.cancelled()))
+            task.add_done_callback(lambda done, uid=uid: self._done(uid, not done.cancelled() and done.result()))
             started += 1
         return started
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update) -> bool:
+        """Feed one update; False when its reply could not be sent, so that it is delivered again."""
         try:
             await self.dispatcher.feed_update(self.bot, update)
+        except REPLY_NOT_SENT as exc:
+            log.warning("update %s was not answered (%s): it will be delivered again", update.update_id,
+                        exc.__class__.__name__)
+            return False
         except Exception:  # the error handler already answered the user; never let one update stop polling
             log.exception("update %s failed", update.update_id)
+        return True
 
-    def _done(self, uid: int, cancelled: bool) -> None:
+    def _done(self, uid: int, handled: bool) -> None:
         """Mark an update handled (it stays known until Telegram stops offering it), or cut off."""
         self.running.pop(uid, None)
-        (self.cut if cancelled else self.finished).add(uid)
+        if handled:
+            self.finished.add(uid)
+            self.cut.discard(uid)
+        else:
+            self.cut.add(uid)
 
     async def _confirm(self) -> None:
         """Tell Telegram which updates are done: a getUpdates with the offset, answered at once."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import signal
+import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -16,6 +19,7 @@ from aiohttp import web
 
 from bot.app import BadToken
 from bot.config import MonitoringSettings, TelegramSettings
+from bot.flood import REPLY_NOT_SENT
 from bot.monitoring import Health, Metrics, add_monitoring_routes
 from bot.polling import ConfirmingPoller
 
@@ -75,18 +79,25 @@ async def start_monitoring(runtime: Runtime) -> web.AppRunner | None:
     return runner
 
 
-async def wait_for_bot_api(bot: Bot, stop: asyncio.Event, first_delay: float) -> None:
-    """Call getMe until Telegram answers, waiting longer each time; a refused token is not retried."""
-    delay = first_delay
+async def wait_for_bot_api(bot: Bot, stop: asyncio.Event, first_delay: float, give_up_after: float = math.inf) -> str:
+    """Call getMe until Telegram answers, waiting longer each time; returns the bot's username.
+
+    A refused token is not retried (BadToken); after `give_up_after` seconds, or when stopped, raises
+    BotApiUnreachable.
+    """
+    delay, deadline = first_delay, time.monotonic() + give_up_after
     while True:
         try:
-            me = await bot.get_me()
-            log.info("connected as @%s", me.username)
-            return
+            return (await bot.get_me()).username or ""
         except TelegramUnauthorizedError as exc:
             raise BadToken("Telegram refused BOT_TOKEN: check the token @BotFather gave you") from exc
         except (TelegramNetworkError, TelegramServerError, OSError) as exc:
-            log.warning("Bot API unreachable (%s); retrying in %.0f s", exc.__class__.__name__, delay)
+            reason = exc.__class__.__name__
+        delay = min(delay, max(0.0, deadline - time.monotonic()))
+        if delay <= 0:
+            raise BotApiUnreachable(f"the Bot API could not be reached for {give_up_after:.0f} s ({reason}); "
+                                    "check the network and telegram.api_base")
+        log.warning("Bot API unreachable (%s); retrying in %.0f s", reason, delay)
         with suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():
@@ -94,12 +105,14 @@ async def wait_for_bot_api(bot: Bot, stop: asyncio.Event, first_delay: float) ->
         delay = min(delay * 2, MAX_STARTUP_DELAY)
 
 
-async def run_polling(bot: Bot, dispatcher: Dispatcher, runtime: Runtime, stop: asyncio.Event) -> None:
+async def run_polling(bot: Bot, dispatcher: Dispatcher, runtime: Runtime, stop: asyncio.Event,
+                      on_ready: Callable[[], None] = lambda: None) -> None:
     """Poll until stopped, then let handlers in flight finish and confirm only what was handled."""
     await bot.delete_webhook(drop_pending_updates=False)
     poller = ConfirmingPoller(dispatcher, bot, dispatcher.resolve_used_update_types())
     await dispatcher.emit_startup(bot=bot, dispatcher=dispatcher, bots=[bot], **dispatcher.workflow_data)
     runtime.health.set("ready")
+    on_ready()
     try:
         await poller.run(stop)
     finally:
@@ -108,7 +121,8 @@ async def run_polling(bot: Bot, dispatcher: Dispatcher, runtime: Runtime, stop: 
         await dispatcher.emit_shutdown(bot=bot, dispatcher=dispatcher, bots=[bot], **dispatcher.workflow_data)
 
 
-async def run_webhook(bot: Bot, dispatcher: Dispatcher, runtime: Runtime, stop: asyncio.Event) -> None:
+async def run_webhook(bot: Bot, dispatcher: Dispatcher, runtime: Runtime, stop: asyncio.Event,
+                      on_ready: Callable[[], None] = lambda: None) -> None:
     """Serve the webhook (and /healthz, /metrics) until stopped; answer each request only once it is handled.
 
     Telegram delivers a webhook update again unless it got a 200, so an update cut off by shutdown is not lost.
@@ -132,6 +146,7 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, runtime: Runtime, stop: 
     await bot.set_webhook(cfg.webhook_url, secret_token=secret,
                           allowed_updates=dispatcher.resolve_used_update_types(), drop_pending_updates=False)
     runtime.health.set("ready")
+    on_ready()
     try:
         await stop.wait()
     finally:
@@ -142,8 +157,13 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, runtime: Runtime, stop: 
 
 @web.middleware
 async def _log_refused_requests(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    """Log webhook requests refused for a wrong secret: the address and path only, never the body."""
-    response = await handler(request)
+    """Log webhook requests refused for a wrong secret (the address and path only, never the body); answer 503
+    for an update whose reply Telegram did not take, so that Telegram delivers it again."""
+    try:
+        response = await handler(request)
+    except REPLY_NOT_SENT as exc:
+        log.warning("an update was not answered (%s): 503, for Telegram to deliver it again", exc.__class__.__name__)
+        return web.Response(status=503)
     if response.status == 401:
         log.warning("refused a webhook request without the right secret from %s to %s", request.remote,
                     request.path)

@@ -140,8 +140,11 @@ def _connect(url: str, timeout: float) -> psycopg.Connection[Any]:
 class PostgresStore:
     """Users, profiles, the question log and feedback in PostgreSQL, through a small pool of connections."""
 
-    def __init__(self, pool: ConnectionPool):
+    def __init__(self, pool: ConnectionPool, call_timeout: float = 1.0):
         self.pool = pool
+        # The bot calls from its event loop: with the server away, waiting the pool's full timeout for a
+        # connection would hold every other chat too. storage.resilient then answers without the database.
+        self.call_timeout = call_timeout
         self._closed = False
 
     @classmethod
@@ -175,12 +178,12 @@ class PostgresStore:
 
     def _one(self, query: str | sql.Composed, params: dict[str, Any] | list[Any]) -> dict[str, Any] | None:
         """Run one statement and return its first row, or None."""
-        with self.pool.connection() as conn:
+        with self.pool.connection(timeout=self.call_timeout) as conn:
             return conn.execute(query, params).fetchone()
 
     def _all(self, query: str, params: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
         """Run one statement and return all its rows."""
-        with self.pool.connection() as conn:
+        with self.pool.connection(timeout=self.call_timeout) as conn:
             return conn.execute(query, params).fetchall()
 
     # --- profiles -----------------------------------------------------------------------------
@@ -241,7 +244,7 @@ class PostgresStore:
 
     def add_comment(self, user_id: int, comment: str) -> None:
         """Attach a comment to the user's latest feedback, or store it on its own."""
-        with self.pool.connection() as conn:
+        with self.pool.connection(timeout=self.call_timeout) as conn:
             conn.execute(
                 "with latest as (select id, comment from feedback where user_id = %(user_id)s "
                 "                order by id desc limit 1 for update), "
@@ -264,7 +267,7 @@ class PostgresStore:
         Unlike SQLite's secure_delete, PostgreSQL keeps deleted rows in its files and WAL until vacuum and
         checkpoints reuse the space; the rows are gone for every query at once.
         """
-        with self.pool.connection() as conn:
+        with self.pool.connection(timeout=self.call_timeout) as conn:
             conn.execute("with gone_messages as (delete from messages where user_id = %(user_id)s), "
                          "gone_feedback as (delete from feedback where user_id = %(user_id)s) "
                          "delete from users where user_id = %(user_id)s", {"user_id": user_id})
@@ -272,7 +275,7 @@ class PostgresStore:
     # --- admin statistics ---------------------------------------------------------------------------
     def stats(self, top: int = 5) -> dict[str, Any]:
         """Users, questions per day, share answered, top and unanswered questions, feedback counts."""
-        with self.pool.connection() as conn:
+        with self.pool.connection(timeout=self.call_timeout) as conn:
             with conn.pipeline():  # the three queries travel together and are answered together: one round trip
                 counts = conn.execute(
                     "select (select count(*) from users) as users, (select count(*) from messages) as questions, "

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 
 from storage.limits import Verdict
 
@@ -21,7 +23,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "kolledzh"
 HEARTBEAT_SECONDS = 5.0
-LIVE_FOR_SECONDS = 3 * HEARTBEAT_SECONDS  # a worker silent this long is taken for dead
+# A worker silent for two heartbeats is taken for dead: a live one beats every heartbeat, so one missed beat is
+# the margin for a busy event loop, and a dead one is noticed at most two heartbeats after its last beat.
+BEATS_BEFORE_DEAD = 2
 REPORT_KEPT_SECONDS = 3600
 
 
@@ -72,10 +76,12 @@ Reload = Callable[[], Awaitable[WorkerReport]]
 class Cluster:
     """The webhook workers sharing one Redis: who is alive, and a /reload that every one of them carries out."""
 
-    def __init__(self, redis: Redis, name: str, reload_timeout: float = 120.0):
+    def __init__(self, redis: Redis, name: str, reload_timeout: float = 120.0,
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS):
         self.redis = redis
         self.name = name
         self.reload_timeout = reload_timeout
+        self.heartbeat_seconds = heartbeat_seconds
         self.generation = ""  # the knowledge generation this worker serves, sent with every heartbeat
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -83,9 +89,8 @@ class Cluster:
         """Announce this worker, on the knowledge generation it serves, and listen for reloads until `stop`."""
         self.generation = generation
         await self._beat()
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(f"{PREFIX}:reload")
-        self._tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._listen(pubsub, reload))]
+        subscribed = await self._subscribe()  # before returning: a /reload published from now on reaches us
+        self._tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._listen(reload, subscribed))]
 
     async def stop(self) -> None:
         """Stop listening and leave the list of live workers at once."""
@@ -102,7 +107,7 @@ class Cluster:
         live = {}
         for name, raw in workers.items():
             seen = json.loads(raw)
-            if now - seen["at"] <= LIVE_FOR_SECONDS:
+            if now - seen["at"] <= BEATS_BEFORE_DEAD * self.heartbeat_seconds:
                 live[_text(name)] = seen["generation"]
         return live
 
@@ -132,26 +137,44 @@ class Cluster:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.heartbeat_seconds)
             try:
                 await self._beat()
-            except Exception:  # Redis away for a moment: the next beat tries again
-                log.warning("heartbeat to Redis failed", exc_info=True)
+            except Exception as exc:  # Redis away for a moment: the next beat tries again
+                log.warning("heartbeat to Redis failed (%s); trying again in %.0f s", exc.__class__.__name__,
+                            self.heartbeat_seconds)
 
-    async def _listen(self, pubsub, reload: Reload) -> None:  # noqa: ANN001 - redis' PubSub has no public type
-        async with pubsub:
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                request = _text(message["data"])
-                report = await reload()
-                key = f"{PREFIX}:reload:{request}"
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.hset(key, self.name, json.dumps(asdict(report)))
-                    pipe.expire(key, REPORT_KEPT_SECONDS)
-                    await pipe.execute()
-                self.generation = report.generation  # the knowledge this worker serves from now on
-                await self._beat()
+    async def _subscribe(self) -> PubSub:
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(f"{PREFIX}:reload")
+        return pubsub
+
+    async def _listen(self, reload: Reload, pubsub: PubSub | None) -> None:
+        """Carry out every /reload published, subscribing again whenever Redis was away."""
+        while True:
+            try:
+                pubsub = pubsub or await self._subscribe()
+                async with pubsub:
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            await self._reload(_text(message["data"]), reload)
+                pubsub = None  # closed on leaving the block
+            except (RedisError, OSError) as exc:  # Redis away: a /reload published meanwhile reaches no one
+                log.warning("lost the /reload channel (%s); subscribing again in %.0f s", exc.__class__.__name__,
+                            self.heartbeat_seconds)
+                pubsub = None
+                await asyncio.sleep(self.heartbeat_seconds)
+
+    async def _reload(self, request: str, reload: Reload) -> None:
+        """Reload here and file this worker's report under the request."""
+        report = await reload()
+        key = f"{PREFIX}:reload:{request}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, self.name, json.dumps(asdict(report)))
+            pipe.expire(key, REPORT_KEPT_SECONDS)
+            await pipe.execute()
+        self.generation = report.generation  # the knowledge this worker serves from now on
+        await self._beat()
 
 
 def _text(value: bytes | str) -> str:

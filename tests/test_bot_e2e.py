@@ -346,6 +346,6 @@ def test_a_malformed_token_is_a_clear_error(tmp_path: Path) -> None:
     environment = {**os.environ, "BOT_TOKEN": "not a token", "STORAGE__PATH": str(tmp_path / "bot.sqlite3")}
     result = subprocess.run([sys.executable, str(ROOT / "run_bot.py")], env=environment, capture_output=True,
                             text=True, timeout=120)
-    assert result.returncode == 2
+    assert result.returncode == 78
     assert "BOT_TOKEN is not a bot token" in result.stderr and "Traceback" not in result.stderr
     assert "not a token" not in result.stderr

@@ -83,7 +83,7 @@ def test_broken_config_is_a_clear_error(real_index: Path, tmp_path: Path) -> Non
     config = tmp_path / "config.yaml"
     config.write_text("retrieval:\n  top_k: many\n", encoding="utf-8")
     result = run(["validate"], real_index, env={"CONFIG_FILE": str(config)})
-    assert result.returncode == 2
+    assert result.returncode == 78  # EX_CONFIG: a supervisor does not restart into the same mistake
     assert "retrieval.top_k" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -91,7 +91,7 @@ def test_token_in_config_file_is_refused(real_index: Path, tmp_path: Path) -> No
     config = tmp_path / "config.yaml"
     config.write_text("bot_token: '123:abc'\n", encoding="utf-8")
     result = run(["validate"], real_index, env={"CONFIG_FILE": str(config)})
-    assert result.returncode == 2 and "BOT_TOKEN" in result.stderr
+    assert result.returncode == 78 and "BOT_TOKEN" in result.stderr
 
 
 def test_ask_dialogue_replays_a_whole_chat_with_follow_ups(real_index: Path, tmp_path: Path) -> None:

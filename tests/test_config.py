@@ -73,7 +73,7 @@ def test_webhook_mode_needs_a_public_https_address(config_file: Path, monkeypatc
 
     monkeypatch.setenv("BOT_TOKEN", "123456:AAtoken-for-a-config-test-only")
     monkeypatch.setenv("TELEGRAM__MODE", "webhook")
-    assert main(["bot"]) == 2
+    assert main(["bot"]) == 78
     assert "TELEGRAM__WEBHOOK_URL" in capsys.readouterr().err
 
 
