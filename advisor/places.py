@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from knowledge.text import tokens
 
@@ -100,7 +101,13 @@ PLACES: tuple[Place, ...] = (
 
 def place_words(text: str) -> set[str]:
     """Words of the text that name a place: they say where, not what to study."""
-    return {w for w in tokens(text) if any(place.names(w) for place in PLACES)}
+    return {w for w in tokens(text) if names_a_place(w)}
+
+
+@lru_cache(maxsize=50_000)
+def names_a_place(word: str) -> bool:
+    """True when the word names any known place (remembered: every question asks it of each of its words)."""
+    return any(place.names(word) for place in PLACES)
 
 
 def find_place(text: str) -> Place | None:

@@ -83,6 +83,7 @@ class ScaleSettings(Section):
     worker_name: str = ""
     reload_timeout: float = Field(120, gt=0)
     heartbeat_seconds: float = Field(5.0, gt=0, le=60)
+    advisor_threads: int = Field(32, ge=1, le=256)
 
 
 class LimitSettings(Section):

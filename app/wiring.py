@@ -190,7 +190,7 @@ def _answering_parts(settings: Settings, home: IndexHome, progress: Progress | N
     with startup.stage("knowledge") as found:
         kb = build_knowledge(settings)
         corpus = build_corpus(settings)
-        found(", ".join(f"{kind} {n}" for kind, n in kb.counts().items()))
+        found(f"{settings.resolve(settings.knowledge.path)}: " + ", ".join(f"{kind} {n}" for kind, n in kb.counts().items()))
         found(f"labelled messages {len(corpus.examples('train')) + len(corpus.examples('dev'))}")
     with startup.stage("index") as found:
         index, report = build_index(kb, home, progress)
@@ -340,7 +340,7 @@ async def serve_bot(settings: Settings) -> None:
     home: IndexHome | None = None
     try:
         with startup.stage("storage") as found:
-            shared = await asyncio.to_thread(build_shared_state, settings)
+            shared = build_shared_state(settings)  # here: the SQLite store belongs to this (the loop's) thread
             found("SQLite " + str(settings.resolve(settings.storage.path)) if settings.scale.mode == "single"
                   else "PostgreSQL and Redis")
         with startup.stage("model") as found:
@@ -352,7 +352,8 @@ async def serve_bot(settings: Settings) -> None:
         dispatcher = build_dispatcher(
             advisor=advisor, store=shared.store, fsm_storage=shared.fsm_storage, limiter=shared.limiter,
             i18n=build_i18n(settings.resolve(settings.storage.path).parent / "locales"), access=settings.access,
-            reloader=partial(_reload_report, settings, advisor, home), metrics=metrics, cluster=shared.cluster)
+            reloader=partial(_reload_report, settings, advisor, home), metrics=metrics, cluster=shared.cluster,
+            advisor_threads=settings.scale.advisor_threads)
         if shared.cluster is not None:
             await shared.cluster.start(reload_here(settings, advisor, home, metrics, shared.cluster),
                                        knowledge_generation(advisor.kb))

@@ -164,12 +164,14 @@ def git(*args: str) -> str:
 
 @contextmanager
 def baseline_checkout(ref: str, path: Path) -> Iterator[Path]:
-    """A detached worktree of `ref` at `path` with a copy of this checkout's var/ (index, caches); removed at exit."""
+    """A detached worktree of `ref` at `path`, with copies of var/'s folders (index, caches); removed at exit."""
     git("worktree", "add", "--detach", str(path), ref)
     try:
         # The baseline would rebuild a missing index at start, slowly; a copy is only reindexed where it differs.
-        if (ROOT / "var").is_dir():
-            shutil.copytree(ROOT / "var", path / "var", ignore=shutil.ignore_patterns("*.sqlite3*"))
+        # Folders only (index, caches): the files beside them are the bot's own database.
+        for folder in (ROOT / "var").iterdir() if (ROOT / "var").is_dir() else ():
+            if folder.is_dir():
+                shutil.copytree(folder, path / "var" / folder.name)
         yield path
     finally:
         try:
@@ -201,7 +203,8 @@ def compare(args: argparse.Namespace, work: Path) -> None:
                 for label in labels if repeat % 2 == 0 else labels[::-1]:  # A B B A: drift hits both alike
                     print(f"--- {name} on the {label} bot ({repeat + 1} of {args.repeat})", flush=True)
                     run = runs[label]
-                    result = measured(run, lambda action=action, run=run: action(run))
+                    idle = [pid for other, bot in runs.items() if other != label for pid in bot.bot.pids]
+                    result = measured(run, lambda action=action, run=run: action(run), idle)
                     print_run(result)
                     results[label].setdefault(name, []).append(result)
         encode = timed_encode(args.seed)

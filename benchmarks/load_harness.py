@@ -126,6 +126,7 @@ class CpuUse:
     bot: float
     own: float  # the load script and its fake server(s)
     bot_seconds: float
+    idle: float | None = None  # another bot, started and left idle (a baseline)
 
 
 @dataclass
@@ -283,16 +284,19 @@ def cpu_seconds(pids: list[int]) -> tuple[float, float, float]:
     return machine, bot, own.user + own.system
 
 
-def measured(run: Run, action: Callable[[], RunResult]) -> RunResult:
-    """Do one run; add what the bot's query cache and encoder did, and who used the CPU, meanwhile."""
+def measured(run: Run, action: Callable[[], RunResult], idle_pids: list[int] | None = None) -> RunResult:
+    """Do one run; add what the bot's query cache and encoder did, and who used the CPU (`idle_pids` apart)."""
     time.sleep(STATS_EVERY * 2.5)  # the bot writes its counters every STATS_EVERY seconds: let them settle
     before, cpu_before, started = read_counters(run.counters), cpu_seconds(run.bot.pids), time.monotonic()
+    idle_before = cpu_seconds(idle_pids)[1] if idle_pids else NAN
     result = action()
     cpu_after, took = cpu_seconds(run.bot.pids), time.monotonic() - started
+    idle_after = cpu_seconds(idle_pids)[1] if idle_pids else NAN
     time.sleep(STATS_EVERY * 2.5)
     result.counters = before, read_counters(run.counters)
     machine, bot, own = ((after - before) / took for after, before in zip(cpu_after, cpu_before))
-    result.cpu = CpuUse(machine, bot, own, cpu_after[1] - cpu_before[1])
+    result.cpu = CpuUse(machine, bot, own, cpu_after[1] - cpu_before[1],
+                        (idle_after - idle_before) / took if idle_pids else None)
     return result
 
 

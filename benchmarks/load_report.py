@@ -41,8 +41,10 @@ def print_run(result: RunResult) -> None:
         lines.append(counters_line(*result.counters))
         # Other engineers' tests on the same cores make figures worse: this says how much they took.
         cpu = result.cpu
-        lines.append(f"  CPU, in cores of {os.cpu_count()}: bot {cpu.bot:.2f}, load script and fake server "
-                     f"{cpu.own:.2f}, other processes {max(0.0, cpu.machine - cpu.bot - cpu.own):.2f}")
+        idle = "" if cpu.idle is None else f"the idle bot {cpu.idle:.2f}, "
+        others = cpu.machine - cpu.bot - cpu.own - (cpu.idle or 0.0)
+        lines.append(f"  CPU, in cores of {os.cpu_count()}: bot {cpu.bot:.2f}, {idle}load script and fake server "
+                     f"{cpu.own:.2f}, other processes {max(0.0, others):.2f}")
     print("\n".join(lines), flush=True)
 
 

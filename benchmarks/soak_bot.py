@@ -38,6 +38,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on a server
 from matplotlib import pyplot
+from matplotlib.ticker import MaxNLocator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -280,7 +281,7 @@ def noise(values: list[float]) -> float:
 def print_trends(rows: list[Minute]) -> None:
     """Each series' slope per minute and its drift over the run, beside the noise of the first minutes."""
     first = rows[:NOISE_MINUTES]
-    print(f"trends (least-squares slope per minute; 'over the run' = slope × {len(rows) - 1} minutes; noise = stdev "
+    print(f"trends (least-squares slope per minute, and what it adds up to over the minutes fitted; noise = stdev "
           f"over the first {len(first)} minutes):", flush=True)
     series = (("answered msg/s", "answered_per_s", 0, "{:+.3f}"), ("p50 ms", "p50_ms", 0, "{:+.1f}"),
               ("p95 ms", "p95_ms", 0, "{:+.1f}"), ("RSS growth after warm-up, MiB", "rss_mib", 1, "{:+.2f}"),
@@ -289,7 +290,11 @@ def print_trends(rows: list[Minute]) -> None:
     for label, key, skip, fmt in series:
         points = [(row.minute, float(getattr(row, key))) for row in rows[skip:]]
         slope = least_squares_slope([m for m, _ in points], [v for _, v in points])
-        line = f"  {label}: {fmt.format(slope)}/min, over the run {fmt.format(slope * (len(rows) - 1))}"
+        if math.isnan(slope):
+            print(f"  {label}: n/a (too few minutes)", flush=True)
+            continue
+        start, end = points[0][0], points[-1][0]
+        line = f"  {label}: {fmt.format(slope)}/min; over minutes {start}–{end}: {fmt.format(slope * (end - start))}"
         if key in ("answered_per_s", "p95_ms"):
             line += f"; noise {noise([float(getattr(row, key)) for row in first]):.2f}"
         print(line, flush=True)
@@ -309,25 +314,30 @@ def write_csv(rows: list[Minute], path: Path) -> None:
         writer.writerows(asdict(row) for row in rows)
 
 
-def write_chart(rows: list[Minute], title: str, path: Path) -> None:
+def write_chart(rows: list[Minute], title: str, rate: float, path: Path) -> None:
     """Four panels over the minutes: throughput, p50/p95, RSS, file descriptors and threads; /reloads dotted."""
     minutes = [row.minute for row in rows]
     figure, axes = pyplot.subplots(4, 1, sharex=True, figsize=(10, 11))
-    panels = ((axes[0], "answered msg/s", (("answered/s", "answered_per_s"),)),
-              (axes[1], "update→reply, ms", (("p50", "p50_ms"), ("p95", "p95_ms"))),
-              (axes[2], "RSS, MiB", (("RSS", "rss_mib"),)),
-              (axes[3], "count", (("open fds", "fds"), ("threads", "threads"))))
-    for ax, ylabel, lines in panels:
+    # Throughput and latency from zero, so that noise does not look like a trend; RSS zoomed in, to see growth.
+    panels = ((axes[0], "answered msg/s", (("answered/s", "answered_per_s"),), True),
+              (axes[1], "update→reply, ms", (("p50", "p50_ms"), ("p95", "p95_ms")), True),
+              (axes[2], "RSS, MiB", (("RSS", "rss_mib"),), False),
+              (axes[3], "count", (("open fds", "fds"), ("threads", "threads")), True))
+    axes[0].axhline(rate, color="grey", linestyle="--", linewidth=1, label="offered")
+    for ax, ylabel, lines, from_zero in panels:
         for label, key in lines:
             ax.plot(minutes, [getattr(row, key) for row in rows], marker=".", label=label)
         for row in rows:
             if row.reloads:
                 ax.axvline(row.minute, color="grey", linestyle=":", linewidth=1)
+        if from_zero:
+            ax.set_ylim(bottom=0)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize="small")
+        ax.legend(loc="lower right", fontsize="small")
     axes[0].set_title(title + " (dotted: minutes with a /reload)")
     axes[-1].set_xlabel("minute")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
@@ -393,12 +403,12 @@ def main() -> None:
                   f"{plan.reload_every:g} min by user {ADMIN}; resources added up over the bot processes", flush=True)
             print(table_header(), flush=True)
             soaked = soak(run, plan, lambda row: print(table_line(row), flush=True))
-        report_end(soaked, title, args.out / f"soak-{plan.minutes}min")
+        report_end(soaked, title, plan.rate, args.out / f"soak-{plan.minutes}min")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report_end(soaked: Soaked, title: str, stem: Path) -> None:
+def report_end(soaked: Soaked, title: str, rate: float, stem: Path) -> None:
     """The totals, the /reloads and the trends; the CSV and the chart as `stem`.csv and .png."""
     driver = soaked.driver
     print(f"total: {driver.sent} messages ({', '.join(f'{n} {kind}' for kind, n in soaked.kinds.items())}), "
@@ -409,7 +419,7 @@ def report_end(soaked: Soaked, title: str, stem: Path) -> None:
     print_trends(soaked.rows)
     stem.parent.mkdir(parents=True, exist_ok=True)
     write_csv(soaked.rows, stem.with_suffix(".csv"))
-    write_chart(soaked.rows, title, stem.with_suffix(".png"))
+    write_chart(soaked.rows, title, rate, stem.with_suffix(".png"))
     print(f"wrote {stem}.csv and {stem}.png", flush=True)
 
 

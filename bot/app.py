@@ -47,12 +47,6 @@ COMMANDS = {
 }
 
 
-# Threads of asyncio.to_thread, where handlers run the advisor. asyncio's default is cores + 4, six on two cores:
-# too few for questions to wait together for one batched encoder call (embeddings.max_batch), so batches stayed
-# at three and the encoder got slower than one call per question. With 32, under load batches average about 16.
-ADVISOR_THREADS = 32
-
-
 class BadToken(Exception):
     """BOT_TOKEN is not shaped like a bot token."""
 
@@ -71,14 +65,15 @@ def build_bot(token: str, telegram: TelegramSettings, flood: FloodSettings, metr
 
 def build_dispatcher(*, advisor: Advisor, store: UserStore, fsm_storage: BaseStorage, limiter: RateLimiter,
                      i18n: I18n, access: AccessSettings, reloader: KnowledgeReloader, metrics: Metrics,
-                     cluster: Cluster | None = None) -> Dispatcher:
+                     cluster: Cluster | None = None, advisor_threads: int = 8) -> Dispatcher:
     """The Dispatcher with routers, middlewares and the shared objects injected into every handler.
 
     One process passes its SQLite-backed FSM storage and its own limiter; a worker passes Redis-backed ones and
     the cluster that carries /reload to every worker.
     """
     dispatcher = Dispatcher(storage=fsm_storage, advisor=advisor, store=store, i18n=i18n, access=access,
-                            reload_job=ReloadJob(reloader), metrics=metrics, cluster=cluster)
+                            reload_job=ReloadJob(reloader), metrics=metrics, cluster=cluster,
+                            advisor_threads=advisor_threads)
     dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     ConstI18nMiddleware(locale="ru", i18n=i18n).setup(dispatcher)  # every text names its language
     dispatcher.callback_query.outer_middleware(CallbackWithoutMessageMiddleware())
@@ -92,10 +87,11 @@ def build_dispatcher(*, advisor: Advisor, store: UserStore, fsm_storage: BaseSto
     return dispatcher
 
 
-async def use_advisor_threads() -> None:
-    """Give this event loop's asyncio.to_thread ADVISOR_THREADS threads, so that encoder batches can fill up."""
+async def use_advisor_threads(advisor_threads: int) -> None:
+    """Give this event loop's asyncio.to_thread `advisor_threads` threads (scale.advisor_threads): the questions
+    answered at once, and so the largest encoder batch."""
     asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=ADVISOR_THREADS, thread_name_prefix="advisor"))
+        ThreadPoolExecutor(max_workers=advisor_threads, thread_name_prefix="advisor"))
 
 
 async def on_error(event: ErrorEvent, i18n: I18n, metrics: Metrics) -> bool | object:

@@ -97,7 +97,7 @@ async def wait_for_bot_api(bot: Bot, stop: asyncio.Event, first_delay: float, gi
         if delay <= 0:
             raise BotApiUnreachable(f"the Bot API could not be reached for {give_up_after:.0f} s ({reason}); "
                                     "check the network and telegram.api_base")
-        log.warning("Bot API unreachable (%s); retrying in %.0f s", reason, delay)
+        log.warning("Bot API unreachable (%s); retrying in %.1f s", reason, delay)
         with suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():

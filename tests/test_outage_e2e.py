@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,11 +38,14 @@ def services(action: str, *args: str, env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def private() -> Iterator[dict[str, str]]:
     """Redis and PostgreSQL of this module only, as .ci/services starts them; stopped by their pids at the end."""
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed (.ci/run installs it)")
-    state = tmp_path_factory.mktemp("services") / "state"
+    # Not under pytest's temporary folder: that one is private to this user, and PostgreSQL runs as `postgres`.
+    folder = Path(tempfile.mkdtemp(prefix="kolledzh-outage-"))
+    folder.chmod(0o755)
+    state = folder / "state"
     env = {**os.environ, "KOLLEDZH_SERVICES_DIR": str(state), "KOLLEDZH_REDIS_PORT": str(free_port()),
            "KOLLEDZH_PG_PORT": str(free_port())}
     exported = services("start", "--for", str(os.getpid()), env=env)
@@ -49,6 +53,7 @@ def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         yield {**env, **dict(re.findall(r"export (\w+)=(\S+)", exported))}
     finally:
         services("stop", "--for", str(os.getpid()), env=env)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
