@@ -101,6 +101,11 @@ class Reload:
     finished: float = math.nan
     text: str = ""
 
+    @property
+    def headline(self) -> str:
+        """The first line of the last reply, shortened."""
+        return self.text.split("\n", 1)[0][:80]
+
 
 def process_usage(pids: list[int]) -> tuple[float, int, int]:
     """RSS in MiB, open file descriptors and threads of these processes, added up (Linux); NaN when gone."""
@@ -180,6 +185,7 @@ class ReloadWatch:
         self.cursor = self.server.mark()
 
     def send(self, run: Run) -> None:
+        """The admin sends /reload now."""
         self.reloads.append(Reload(time.monotonic() - self.started))
         run.bot.send_text(ADMIN, "/reload", "ru")
 
@@ -256,10 +262,12 @@ COLUMNS = (("min", "minute", "{:>3}"), ("sent", "sent", "{:>5}"), ("ans/s", "ans
 
 
 def table_header() -> str:
+    """The titles of the per-minute table, each as wide as its column."""
     return "  ".join(f"{title:>{len(fmt.format(0))}}" for title, _, fmt in COLUMNS)
 
 
 def table_line(row: Minute) -> str:
+    """One minute as a line of the table."""
     values = asdict(row)
     return "  ".join(fmt.format(values[key]) for _, key, fmt in COLUMNS)
 
@@ -301,13 +309,22 @@ def print_trends(rows: list[Minute]) -> None:
 
 
 def print_reloads(reloads: list[Reload]) -> None:
+    """When each /reload was sent, its first reply, and its last edit (the result) if one came before the end."""
     for n, reload in enumerate(reloads, 1):
-        print(f"  /reload {n} at {reload.sent_at / 60:.1f} min: first reply after {reload.acknowledged * 1000:.0f} ms, "
-              f"last edit after {reload.finished:.1f} s: {reload.text.splitlines()[0][:80] if reload.text else '—'}",
-              flush=True)
+        line = f"  /reload {n} at {reload.sent_at / 60:.1f} min: "
+        if math.isnan(reload.acknowledged):
+            line += "no reply before the soak ended"
+        elif reload.finished > reload.acknowledged:
+            line += (f"first reply after {reload.acknowledged * 1000:.0f} ms, last edit after {reload.finished:.1f} s: "
+                     f"{reload.headline}")
+        else:
+            line += (f"first reply after {reload.acknowledged * 1000:.0f} ms ({reload.headline}), "
+                     "no edit with the result before the soak ended")
+        print(line, flush=True)
 
 
 def write_csv(rows: list[Minute], path: Path) -> None:
+    """One line per minute, with a header."""
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, fieldnames=list(asdict(rows[0])))
         writer.writeheader()
