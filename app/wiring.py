@@ -48,8 +48,8 @@ from knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
 from storage.base import UserStore
 from storage.fsm import SqliteStorage
 from storage.limits import LocalRateLimiter, RateLimiter
-from storage.resilient import ResilientFsmStorage, ResilientLimiter, ResilientStore
 from storage.postgres import PostgresStore
+from storage.resilient import ResilientFsmStorage, ResilientLimiter, ResilientStore
 from storage.shared import Cluster, RedisRateLimiter, WorkerReport
 from storage.sqlite import Store
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from test_bot_e2e import ADMIN, assert_clean_log, start_bot
-from test_workers_e2e import SECRET, Worker
+from test_bot_e2e import ADMIN, assert_clean_log
 from test_workers_e2e import Cluster as Workers
+from test_workers_e2e import Worker, start_workers
 
 from conftest import ROOT
 from fake_telegram import FakeTelegram, free_port, stop_process, wait_until_ready
@@ -64,19 +64,8 @@ def workers(private: dict[str, str], real_index: Path, tmp_path_factory: pytest.
     server = FakeTelegram().start()
     started: list[Worker] = []
     try:
-        for name in ("a", "b"):
-            folder = work / name
-            shutil.copytree(real_index, folder / "index")
-            port = free_port()
-            process = start_bot(server, folder, folder / "bot.log", TELEGRAM__MODE="webhook",
-                                TELEGRAM__WEBHOOK_URL="https://bot.example.kz/webhook",
-                                TELEGRAM__WEBHOOK_PORT=str(port), KNOWLEDGE__PATH=str(knowledge),
-                                SCALE__MODE="workers", SCALE__WORKER_NAME=name, SCALE__RELOAD_TIMEOUT="60",
-                                SCALE__HEARTBEAT_SECONDS=str(HEARTBEAT), REDIS_URL=private["TEST_REDIS_URL"],
-                                DATABASE_URL=private["TEST_DATABASE_URL"], WEBHOOK_SECRET=SECRET)
-            started.append(Worker(name, port, process, folder / "bot.log"))
-        for worker in started:
-            wait_until_ready(worker.port, timeout=300)
+        start_workers(started, server, work, real_index, knowledge, SCALE__HEARTBEAT_SECONDS=str(HEARTBEAT),
+                      REDIS_URL=private["TEST_REDIS_URL"], DATABASE_URL=private["TEST_DATABASE_URL"])
         yield Workers(server, started, knowledge, private["TEST_DATABASE_URL"], private["TEST_REDIS_URL"])
     finally:
         for worker in started:

@@ -62,6 +62,23 @@ class Cluster:
         return "\n".join(s.text for s in self.server.sent[mark:] if s.chat_id == user)
 
 
+def start_workers(started: list[Worker], server: FakeTelegram, work: Path, real_index: Path, knowledge: Path,
+                  **env: str) -> None:
+    """Webhook workers a and b on one knowledge folder, each with its own copy of the index, added to `started` as
+    they start (the caller stops them), then waited for until ready."""
+    for name in ("a", "b"):
+        folder = work / name
+        shutil.copytree(real_index, folder / "index")
+        port = free_port()
+        process = start_bot(server, folder, folder / "bot.log", TELEGRAM__MODE="webhook",
+                            TELEGRAM__WEBHOOK_URL="https://bot.example.kz/webhook", TELEGRAM__WEBHOOK_PORT=str(port),
+                            KNOWLEDGE__PATH=str(knowledge), SCALE__MODE="workers", SCALE__WORKER_NAME=name,
+                            SCALE__RELOAD_TIMEOUT="60", WEBHOOK_SECRET=SECRET, **env)
+        started.append(Worker(name, port, process, folder / "bot.log"))
+    for worker in started:
+        wait_until_ready(worker.port, timeout=300)
+
+
 @pytest.fixture(scope="module")
 def cluster(real_index: Path, tmp_path_factory: pytest.TempPathFactory, redis_url: str,
             database_url: str) -> Iterator[Cluster]:
@@ -78,22 +95,11 @@ def cluster(real_index: Path, tmp_path_factory: pytest.TempPathFactory, redis_ur
     server = FakeTelegram().start()
     workers: list[Worker] = []
     try:
-        for name in ("a", "b"):
-            folder = work / name
-            shutil.copytree(real_index, folder / "index")
-            port = free_port()
-            process = start_bot(server, folder, folder / "bot.log", TELEGRAM__MODE="webhook",
-                                TELEGRAM__WEBHOOK_URL="https://bot.example.kz/webhook",
-                                TELEGRAM__WEBHOOK_PORT=str(port), KNOWLEDGE__PATH=str(shared_knowledge),
-                                SCALE__MODE="workers", SCALE__WORKER_NAME=name, SCALE__RELOAD_TIMEOUT="60",
-                                REDIS_URL=redis_db, DATABASE_URL=db_url, WEBHOOK_SECRET=SECRET,
-                                THROTTLE__MESSAGES="4", THROTTLE__PER_SECONDS="60")
-            workers.append(Worker(name, port, process, folder / "bot.log"))
+        start_workers(workers, server, work, real_index, shared_knowledge, REDIS_URL=redis_db, DATABASE_URL=db_url,
+                      THROTTLE__MESSAGES="4", THROTTLE__PER_SECONDS="60")
         for n in (1, 2):
             server.wait_for(lambda s: s.method == "setWebhook" and len(
                 [x for x in server.sent if x.method == "setWebhook"]) >= n, timeout=180)
-        for worker in workers:
-            wait_until_ready(worker.port)
         yield Cluster(server, workers, shared_knowledge, db_url, redis_db)
     finally:
         for worker in workers:
