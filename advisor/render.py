@@ -15,6 +15,7 @@ CITATION_CHARS = 110
 URL = re.compile(r"https?://(?:www\.)?(?P<host>[^/\s?#]+)[^\s;]*")
 LONG_REMARK = re.compile(r"\s*\([^()]{35,}\)|\s*«[^«»]{40,}»")  # remarks and long titles: the number says it
 UNOFFICIAL_WORDS = re.compile(r"неофициальн|ресми емес", re.IGNORECASE)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
 
 
 def in_language(lang: str, ru: str, kk: str) -> str:
@@ -86,3 +87,8 @@ def length_in(length: str, lang: str) -> str:
         return length
     length = re.sub(r"(\d+)\s*(год|года|лет)\b", r"\1 жыл", length)
     return re.sub(r"(\d+)\s*(месяц|месяца|месяцев)\b", r"\1 ай", length)
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: a leading quote stops =, +, - and @ from running as a formula."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value

@@ -28,9 +28,12 @@ from app.wiring import (
     build_knowledge,
     build_retriever,
     build_settings,
+    build_user_store,
+    console_store,
     limit_malloc_arenas,
     question_vectors,
     serve_bot,
+    serve_console_alone,
 )
 from bot.app import BadToken
 from bot.runner import BotApiUnreachable, CannotListen
@@ -40,6 +43,7 @@ from knowledge.intents import Example, load_corpus
 from knowledge.loader import KnowledgeError, load_knowledge
 from storage.base import StoreError
 from storage.postgres import DatabaseUnavailableError
+from web.server import CannotServeConsole
 
 log = logging.getLogger(__name__)
 DEFAULT_TEST_PART = Path("tests/eval/intents")
@@ -49,7 +53,8 @@ EXIT_CONFIG = 78  # EX_CONFIG: a setting, the token, a knowledge file or the dat
 EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: the Bot API, Redis or PostgreSQL could not be reached for now
 PASSING = (BotApiUnreachable, DatabaseUnavailableError, IndexUnavailable, RedisError, OSError)
 # Checked after PASSING: an unreachable database is a StoreError too.
-NEEDS_A_PERSON = (ConfigError, KnowledgeError, EmbeddingModelError, BadToken, StoreError, CannotListen)
+NEEDS_A_PERSON = (ConfigError, KnowledgeError, EmbeddingModelError, BadToken, StoreError, CannotListen,
+                  CannotServeConsole)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     intents.add_argument("--tune", action="store_true", help="search the model settings on dev only, best first")
     intents.add_argument("--json", action="store_true", help="print one JSON object")
     add_import_parser(sub)
+    sub.add_parser("web", help="run the web console for counsellors and admins alone (without the Telegram bot)")
+    add_user_parser(sub)
     return parser
+
+
+def add_user_parser(sub: argparse._SubParsersAction) -> None:
+    """`user add NAME --role R` and `user password NAME`: web console accounts."""
+    user = sub.add_parser("user", help="web console accounts",
+                          description="Create a console account or set a new password. The password is asked twice "
+                                      "at the terminal (never given as an argument, where other users of the machine "
+                                      "could read it), or read as one line from stdin with --password-stdin.")
+    actions = user.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--role", choices=["counsellor", "admin"], required=True)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    password = actions.add_parser("password", help="set a new password (signs the account out everywhere)")
+    password.add_argument("name")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
 
 def add_import_parser(sub: argparse._SubParsersAction) -> None:
@@ -314,10 +337,61 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    limit_malloc_arenas()
+    asyncio.run(serve_console_alone(settings))
+    return 0
+
+
+def cmd_user(settings: Settings, args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
+    from storage.console import AccountExists
+    from web.auth import WeakPassword, hash_password
+
+    password = _read_password(args.password_stdin, stdin)
+    try:
+        password_hash = hash_password(password)
+    except WeakPassword as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    store = build_user_store(settings)
+    try:
+        console = console_store(store)
+        if args.action == "add":
+            try:
+                console.add_account(args.name, args.role, password_hash)
+            except AccountExists as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            console.log_action("cli", "account-created", f"{args.name} ({args.role})")
+            print(f"created {args.role} {args.name!r}: sign in at http://{settings.web.listen}:{settings.web.port}/")
+        elif not console.set_password(args.name, password_hash):
+            print(f"error: there is no console account named {args.name!r}", file=sys.stderr)
+            return 1
+        else:
+            console.log_action("cli", "password-set", args.name)
+            print(f"new password set for {args.name!r}; its sessions have ended")
+    finally:
+        store.close()
+    return 0
+
+
+def _read_password(from_stdin: bool, stdin: TextIO) -> str:
+    """The new password: one line of stdin, or typed twice at the terminal without echo."""
+    if from_stdin:
+        return stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ConfigError("the two passwords differ; nothing was changed")
+    return first
+
+
 def format_for_terminal(answer: Answer) -> str:
     """The answer text with a one-line header for counsellors."""
     return f"[{answer.lang}, {answer.intent}]\n{answer.answer}"
 
 
 COMMANDS = {"validate": cmd_validate, "ask": cmd_ask, "console": cmd_console, "reindex": cmd_reindex,
-            "eval": cmd_eval, "eval-intents": cmd_eval_intents, "bot": cmd_bot, "import": cmd_import}
+            "eval": cmd_eval, "eval-intents": cmd_eval_intents, "bot": cmd_bot, "import": cmd_import, "web": cmd_web,
+            "user": cmd_user}

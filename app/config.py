@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from advisor.fields import FieldSettings
 from advisor.intents import IntentSettings
 from bot.config import AccessSettings, FloodSettings, MonitoringSettings, Section, TelegramSettings, ThrottleSettings
+from web.config import WebSettings
 
 # The folder holding the code: a checkout, or site-packages when the project is installed (with its knowledge
 # and corpus as package data).
@@ -116,6 +117,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = MonitoringSettings()
     scale: ScaleSettings = ScaleSettings()
     limits: LimitSettings = LimitSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("webhook_secret")
     @classmethod

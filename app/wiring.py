@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -18,6 +19,7 @@ import numpy as np
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from langchain_core.embeddings import Embeddings
+from aiohttp import web
 from redis.asyncio import Redis
 
 from advisor.advisor import Advisor
@@ -46,12 +48,15 @@ from embeddings.vector_cache import cached_vectors
 from knowledge.intents import Corpus, load_corpus
 from knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
 from storage.base import UserStore
+from storage.console import ConsoleStore, SqliteConsoleStore
 from storage.fsm import SqliteStorage
 from storage.limits import LocalRateLimiter, RateLimiter
-from storage.postgres import PostgresStore
+from storage.postgres import PostgresConsoleStore, PostgresStore
 from storage.resilient import ResilientFsmStorage, ResilientLimiter, ResilientStore
 from storage.shared import Cluster, RedisRateLimiter, WorkerReport
 from storage.sqlite import Store
+from web.console import Console, ReloadKnowledge, ReloadOutcome
+from web.server import CannotServeConsole, start_console
 
 log = logging.getLogger(__name__)
 M_ARENA_MAX = -8  # glibc's mallopt parameter number, from malloc.h
@@ -228,6 +233,13 @@ def build_store(settings: Settings) -> Store:
     return Store.open(settings.resolve(settings.storage.path))
 
 
+def build_user_store(settings: Settings) -> UserStore:
+    """The users' database of this configuration, for commands that run beside the bot: SQLite or PostgreSQL."""
+    if settings.scale.mode == "workers" and settings.database_url is not None:
+        return PostgresStore.open(settings.database_url.get_secret_value())
+    return build_store(settings)
+
+
 @dataclass
 class SharedState:
     """Where users, FSM state, conversations and throttling live: one SQLite file, or Redis and PostgreSQL."""
@@ -298,25 +310,78 @@ def knowledge_generation(kb: KnowledgeBase) -> str:
     return digest.hexdigest()[:10]
 
 
-def reload_here(settings: Settings, advisor: Advisor, home: IndexHome, metrics: Metrics,
-                cluster: Cluster) -> Callable[[], Awaitable[WorkerReport]]:
-    """What a worker does on a /reload from any worker: validate, reindex and swap, then report."""
-    async def reload() -> WorkerReport:
+@dataclass
+class Reloader:
+    """This process's reload (bot.reloading.KnowledgeReloader): one at a time, whether /reload or the console
+    asked, since two reindexes into one index folder would trip over each other."""
+
+    settings: Settings
+    advisor: Advisor
+    home: IndexHome
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, progress: Progress | None = None) -> str:
+        """Validate, reindex and swap; returns what the reindex did. Raises KnowledgeError naming the problems."""
+        with self.lock:
+            return str(reload_advisor(self.settings, self.advisor, self.home, progress) or "index already up to date")
+
+
+def reload_here(reloader: Reloader, metrics: Metrics, name: str
+                ) -> Callable[[Progress | None], Awaitable[WorkerReport]]:
+    """What a process does on a reload from any worker or the console: validate, reindex and swap, then report."""
+    async def reload(progress: Progress | None = None) -> WorkerReport:
         try:
-            ok, detail = True, await asyncio.to_thread(_reload_report, settings, advisor, home)
+            ok, detail = True, await asyncio.to_thread(reloader, progress)
             metrics.generation.inc()
         except KnowledgeError as exc:
             ok, detail = False, str(exc)
         except Exception:  # the old knowledge keeps serving; the details go to this worker's log
             log.exception("reload failed")
             ok, detail = False, "error: see the worker's log"
-        return WorkerReport(cluster.name, ok, knowledge_generation(advisor.kb), detail)
+        return WorkerReport(name, ok, knowledge_generation(reloader.advisor.kb), detail)
     return reload
 
 
-def _reload_report(settings: Settings, advisor: Advisor, home: IndexHome, progress: Progress | None = None) -> str:
-    """Reload the knowledge for /reload and say what the reindex did."""
-    return str(reload_advisor(settings, advisor, home, progress) or "index already up to date")
+def console_reload(here: Callable[[Progress | None], Awaitable[WorkerReport]], cluster: Cluster | None
+                   ) -> ReloadKnowledge:
+    """The console's reload: this process alone, or every worker of the cluster, each reporting."""
+    async def reload(progress: Progress) -> ReloadOutcome:
+        if cluster is None:
+            return ReloadOutcome([await here(progress)], 1)
+        reports, expected = await cluster.reload_everywhere()
+        missing = sorted(set(await cluster.live_workers()) - {r.worker for r in reports}) if len(reports) < expected \
+            else []
+        return ReloadOutcome(reports, expected, cluster.reload_timeout, missing)
+    return reload
+
+
+def console_store(store: UserStore) -> ConsoleStore:
+    """The console's tables where the users are: the SQLite file, or PostgreSQL itself (not through the outage
+    queue: a console action either happens or says the database is away)."""
+    inner = store.inner if isinstance(store, ResilientStore) else store
+    if isinstance(inner, PostgresStore):
+        return PostgresConsoleStore(inner)
+    assert isinstance(inner, Store), "a user store is SQLite or PostgreSQL"
+    return SqliteConsoleStore(inner.db)
+
+
+def build_console(settings: Settings, advisor: Advisor, store: UserStore, reload: ReloadKnowledge) -> Console:
+    """The web console's pages over this process's advisor and the users' store."""
+    return Console(advisor, console_store(store), settings.resolve(settings.knowledge.path),
+                   settings.resolve(settings.intents.corpus_path), reload, lambda: knowledge_generation(advisor.kb),
+                   settings.web, settings.resolve(settings.web.uploads_path))
+
+
+async def _serve_console(settings: Settings, advisor: Advisor, shared: SharedState,
+                         here: Callable[[Progress | None], Awaitable[WorkerReport]]) -> web.AppRunner | None:
+    """The console beside the bot when web.enabled; a taken port is logged, and the bot answers regardless."""
+    if not settings.web.enabled:
+        return None
+    try:
+        return await start_console(build_console(settings, advisor, shared.store, console_reload(here, shared.cluster)))
+    except CannotServeConsole as exc:
+        log.error("%s", exc)
+        return None
 
 
 async def serve_bot(settings: Settings) -> None:
@@ -338,6 +403,7 @@ async def serve_bot(settings: Settings) -> None:
     monitor = await start_monitoring(runtime) if settings.telegram.mode == "polling" else None
     shared: SharedState | None = None
     home: IndexHome | None = None
+    console: web.AppRunner | None = None
     try:
         with startup.stage("storage") as found:
             shared = build_shared_state(settings)  # here: the SQLite store belongs to this (the loop's) thread
@@ -349,15 +415,16 @@ async def serve_bot(settings: Settings) -> None:
         advisor = await asyncio.to_thread(build_advisor, settings, home, startup)
         metrics.generation.set(1)
         health.set("starting", records=sum(advisor.kb.counts().values()))
+        reloader = Reloader(settings, advisor, home)
         dispatcher = build_dispatcher(
             advisor=advisor, store=shared.store, fsm_storage=shared.fsm_storage, limiter=shared.limiter,
             i18n=build_i18n(settings.resolve(settings.storage.path).parent / "locales"), access=settings.access,
-            reloader=partial(_reload_report, settings, advisor, home), metrics=metrics, cluster=shared.cluster,
-            advisor_threads=settings.scale.advisor_threads)
+            reloader=reloader, metrics=metrics, cluster=shared.cluster, advisor_threads=settings.scale.advisor_threads)
+        here = reload_here(reloader, metrics, shared.cluster.name if shared.cluster else socket.gethostname())
         if shared.cluster is not None:
-            await shared.cluster.start(reload_here(settings, advisor, home, metrics, shared.cluster),
-                                       knowledge_generation(advisor.kb))
+            await shared.cluster.start(here, knowledge_generation(advisor.kb))
         shared.keep_flushing()
+        console = await _serve_console(settings, advisor, shared, here)
         with startup.stage("telegram") as found:
             found("connected as @" + await wait_for_bot_api(bot, stop, settings.telegram.startup_retry,
                                                             settings.telegram.startup_timeout))
@@ -370,10 +437,44 @@ async def serve_bot(settings: Settings) -> None:
         log.info("%s", exc)
     finally:
         await bot.session.close()
+        if console is not None:
+            await console.cleanup()
         if shared is not None:
             await shared.close()
         if home is not None:
             home.close()
         if monitor is not None:
             await monitor.cleanup()
+        log.info("stopped")
+
+
+async def serve_console_alone(settings: Settings) -> None:
+    """`run_bot.py web`: the console without the Telegram bot, until SIGTERM or SIGINT.
+
+    In workers mode it joins the cluster, so that its own answers follow a reload like every worker's.
+    Raises CannotServeConsole when its port is taken.
+    """
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    name = settings.scale.worker_name or f"console-{socket.gethostname()}-{os.getpid()}"
+    shared = build_shared_state(settings.model_copy(update={"scale": settings.scale.model_copy(
+        update={"worker_name": name})}))
+    home: IndexHome | None = None
+    runner: web.AppRunner | None = None
+    try:
+        home = await asyncio.to_thread(lambda: build_home(settings, build_embeddings(settings)))
+        advisor = await asyncio.to_thread(build_advisor, settings, home, StartupLog())
+        here = reload_here(Reloader(settings, advisor, home), Metrics(), name)
+        if shared.cluster is not None:
+            await shared.cluster.start(here, knowledge_generation(advisor.kb))
+        shared.keep_flushing()
+        runner = await start_console(build_console(settings, advisor, shared.store,
+                                                   console_reload(here, shared.cluster)))
+        await stop.wait()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await shared.close()
+        if home is not None:
+            home.close()
         log.info("stopped")

@@ -183,3 +183,23 @@ def load_test_part(folder: Path) -> list[Example]:
     if not examples:
         raise CorpusError(f"{folder}: no test examples found")
     return examples
+
+
+def add_example(folder: Path, label: str, text: str, lang: str) -> bool:
+    """Append one message to train/<label>.yaml (an admin labelling an unanswered question); False when the corpus
+    has it already. The intent model learns it at the next reload."""
+    if label not in LABELS or lang not in LANGS or not text.strip():
+        raise CorpusError(f"cannot add {text!r}: the intent must be one of {', '.join(LABELS)} and the language "
+                          f"one of {', '.join(LANGS)}")
+    corpus = load_corpus(folder)
+    if _key(text) in {_key(e.text) for split in SPLITS for e in corpus.examples(split)}:
+        return False
+    path = folder / "train" / f"{label}.yaml"
+    line = yaml.safe_dump([{"lang": lang, "text": text.strip()}], allow_unicode=True, default_flow_style=None,
+                          width=10 ** 6)
+    if not path.exists():
+        path.write_text(f"label: {label}\nexamples:\n", encoding="utf-8")
+    existing = path.read_text(encoding="utf-8")
+    with path.open("a", encoding="utf-8") as file:
+        file.write(("" if existing.endswith("\n") else "\n") + "  " + line)
+    return True

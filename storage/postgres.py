@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from psycopg.types.json import Json
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from storage.base import QUESTION_CHARS_KEPT, NewerDatabaseError, Profile, StoreError
+from storage.console import (ANSWER_CHARS_KEPT, COMMENT_CHARS_KEPT, REVIEW_PAGE, ROLES, STORED_INTEGERS, AccountExists,
+                             overview_of)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,39 @@ MIGRATIONS: tuple[Migration, ...] = (
             comment text not null default '',
             at timestamptz not null default now())""",
         "create index feedback_user_id on feedback (user_id, id)",
+    )),
+    Migration("m002_console", (
+        """create table console_accounts (
+            name text primary key,
+            role text not null,
+            password_hash text not null,
+            created timestamptz not null default now())""",
+        """create table console_sessions (
+            token_hash text primary key,
+            name text not null references console_accounts (name) on delete cascade,
+            csrf text not null,
+            expires double precision not null)""",
+        """create table console_actions (
+            id bigint generated always as identity primary key,
+            at double precision not null,
+            name text not null,
+            action text not null,
+            detail text not null default '')""",
+        """create table console_flags (
+            id bigint generated always as identity primary key,
+            at double precision not null,
+            name text not null,
+            question text not null,
+            answer text not null,
+            lang text not null,
+            intent text not null,
+            comment text not null,
+            closed_by text not null default '')""",
+        """create table console_reviewed (
+            message_id bigint primary key,
+            name text not null,
+            outcome text not null,
+            at double precision not null)""",
     )),
 )
 KNOWN_MIGRATIONS = [m.name for m in MIGRATIONS]
@@ -331,3 +367,105 @@ def _dumps(value: Any) -> str:
 def _configure(conn: psycopg.Connection[Any], statement_ms: int) -> None:
     """Set up each new pooled connection: a bound on every statement's time."""
     conn.execute("select set_config('statement_timeout', %s, false)", [str(statement_ms)])
+
+
+class PostgresConsoleStore:
+    """The web console's tables in PostgreSQL (storage.console.ConsoleStore), through the store's pool."""
+
+    def __init__(self, store: PostgresStore):
+        self.store = store
+
+    def add_account(self, name: str, role: str, password_hash: str) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        row = self.store._one("insert into console_accounts (name, role, password_hash) values (%s, %s, %s) "
+                              "on conflict (name) do nothing returning name", [name, role, password_hash])
+        if row is None:
+            raise AccountExists(name)
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        with self.store.pool.connection(timeout=self.store.call_timeout) as conn, conn.transaction():
+            found = conn.execute("update console_accounts set password_hash = %s where name = %s returning name",
+                                 [password_hash, name]).fetchone()
+            conn.execute("delete from console_sessions where name = %s", [name])
+        return found is not None
+
+    def account(self, name: str) -> dict[str, Any] | None:
+        return self.store._one("select name, role, password_hash from console_accounts where name = %s", [name])
+
+    def start_session(self, token_hash: str, name: str, csrf: str, expires: float) -> None:
+        self.store._one("insert into console_sessions (token_hash, name, csrf, expires) values (%s, %s, %s, %s) "
+                        "returning token_hash", [token_hash, name, csrf, expires])
+
+    def session(self, token_hash: str) -> dict[str, Any] | None:
+        return self.store._one(
+            "select s.name, s.csrf, s.expires, a.role from console_sessions s join console_accounts a "
+            "on a.name = s.name where s.token_hash = %s and s.expires > %s", [token_hash, time.time()])
+
+    def end_session(self, token_hash: str) -> None:
+        self.store._one("delete from console_sessions where token_hash = %s or expires <= %s returning 1",
+                        [token_hash, time.time()])
+
+    def log_action(self, name: str, action: str, detail: str = "") -> None:
+        self.store._one("insert into console_actions (at, name, action, detail) values (%s, %s, %s, %s) "
+                        "returning id", [time.time(), name, action, detail[:COMMENT_CHARS_KEPT]])
+
+    def actions(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self.store._all("select id, at, name, action, detail from console_actions order by id desc "
+                               "limit %s", [limit])
+
+    def add_flag(self, name: str, question: str, answer: str, lang: str, intent: str, comment: str) -> int:
+        row = self.store._one(
+            "insert into console_flags (at, name, question, answer, lang, intent, comment) "
+            "values (%s, %s, %s, %s, %s, %s, %s) returning id",
+            [time.time(), name, question[:QUESTION_CHARS_KEPT], answer[:ANSWER_CHARS_KEPT], lang, intent,
+             comment[:COMMENT_CHARS_KEPT]])
+        assert row is not None
+        return int(row["id"])
+
+    def open_flags(self) -> list[dict[str, Any]]:
+        return self.store._all("select * from console_flags where closed_by = '' order by id desc", [])
+
+    def close_flag(self, flag_id: int, name: str) -> bool:
+        if flag_id not in STORED_INTEGERS:
+            return False
+        return self.store._one("update console_flags set closed_by = %s where id = %s and closed_by = '' "
+                               "returning id", [name, flag_id]) is not None
+
+    def review_queue(self, limit: int = REVIEW_PAGE) -> list[dict[str, Any]]:
+        return self.store._all(
+            "select id, to_char(day, 'YYYY-MM-DD') as day, lang, intent, question from messages m "
+            "where not answered and not exists (select 1 from console_reviewed r where r.message_id = m.id) "
+            "order by id desc limit %s", [limit])
+
+    def mark_reviewed(self, message_id: int, name: str, outcome: str) -> bool:
+        if message_id not in STORED_INTEGERS:
+            return False
+        return self.store._one(
+            "insert into console_reviewed (message_id, name, outcome, at) select id, %s, %s, %s from messages "
+            "where id = %s and not answered on conflict (message_id) do nothing returning message_id",
+            [name, outcome, time.time(), message_id]) is not None
+
+    def overview(self, days: int = 14) -> dict[str, Any]:
+        with self.store.pool.connection(timeout=self.store.call_timeout) as conn:
+            per_day = conn.execute(
+                "select to_char(day, 'YYYY-MM-DD') as day, count(*) as questions, "
+                "count(*) filter (where answered) as answered from messages group by day order by day desc "
+                "limit %s", [days]).fetchall()
+            groups = conn.execute("select intent, lang, answered, count(*) as n from messages "
+                                  "group by intent, lang, answered").fetchall()
+            totals = conn.execute(
+                "select (select count(*) from users) as users, "
+                "(select count(*) from feedback where vote = 1) as up, "
+                "(select count(*) from feedback where vote = -1) as down, "
+                "(select count(*) from feedback where comment != '') as comments").fetchone()
+        intents: Counter[str] = Counter()
+        langs: Counter[str] = Counter()
+        unanswered: Counter[str] = Counter()
+        for row in groups:
+            intents[row["intent"]] += row["n"]
+            langs[row["lang"]] += row["n"]
+            if not row["answered"]:
+                unanswered[row["intent"]] += row["n"]
+        return overview_of([(r["day"], r["questions"], r["answered"]) for r in reversed(per_day)], intents, langs,
+                           unanswered, (totals["up"], totals["down"]), totals["users"], totals["comments"])

@@ -118,6 +118,22 @@ def m005_conversations_in_fsm_storage(db: Database) -> None:
     db.table("conversations").drop(ignore=True)
 
 
+@_migration
+def m006_console(db: Database) -> None:
+    """The web console's accounts, sessions, action log, flagged answers and reviewed questions."""
+    db.table("console_accounts").create({"name": str, "role": str, "password_hash": str, "created": float},
+                                         pk="name", if_not_exists=True)
+    db.table("console_sessions").create({"token_hash": str, "name": str, "csrf": str, "expires": float},
+                                         pk="token_hash", if_not_exists=True)
+    db.table("console_actions").create({"id": int, "at": float, "name": str, "action": str, "detail": str},
+                                        pk="id", if_not_exists=True)
+    db.table("console_flags").create({"id": int, "at": float, "name": str, "question": str, "answer": str,
+                                      "lang": str, "intent": str, "comment": str, "closed_by": str},
+                                     pk="id", if_not_exists=True)
+    db.table("console_reviewed").create({"message_id": int, "name": str, "outcome": str, "at": float},
+                                        pk="message_id", if_not_exists=True)
+
+
 def _refuse_newer(db: Database) -> None:
     """Raise NewerDatabaseError when the database has schema changes this version does not know."""
     applied = [m.name for m in MIGRATIONS.applied(db)]

@@ -16,7 +16,7 @@ from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import BufferedInputFile, Message
 
 from advisor.advisor import Advisor
-from advisor.render import fit_message
+from advisor.render import fit_message, spreadsheet_cell
 from bot.config import AccessSettings
 from bot.monitoring import Metrics
 from bot.reloading import ReloadJob
@@ -29,7 +29,6 @@ router = Router(name=__name__)
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 2.0
 REPORT_CHARS = 3500  # what fits in one Telegram message with the wording around it
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
 
 
 class IsAdmin(Filter):
@@ -120,10 +119,5 @@ async def unanswered(message: Message, store: UserStore) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["day", "lang", "intent", "question"])
     writer.writeheader()
-    writer.writerows({k: _inert(v) for k, v in row.items()} for row in store.unanswered())
+    writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in store.unanswered())
     await message.answer_document(BufferedInputFile(buffer.getvalue().encode("utf-8"), "unanswered.csv"))
-
-
-def _inert(value: object) -> object:
-    """A cell a spreadsheet shows as text: a leading quote stops =, +, - and @ from running as a formula."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
