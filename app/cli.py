@@ -343,11 +343,11 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user(settings: Settings, args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
+def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
     from storage.console import AccountExists
     from web.auth import WeakPassword, hash_password
 
-    password = _read_password(args.password_stdin, stdin)
+    password = _read_password(args.password_stdin, sys.stdin)
     try:
         password_hash = hash_password(password)
     except WeakPassword as exc:

@@ -60,7 +60,7 @@ def launch_webhook_workers(server, env: dict[str, str], command: list[str], coun
         ports.append(free_port())
         processes.append(subprocess.Popen(command, cwd=cwd, env={
             **env, "TELEGRAM__MODE": "webhook", "TELEGRAM__WEBHOOK_URL": "https://bot.example.kz/webhook",
-            "TELEGRAM__WEBHOOK_PORT": str(ports[-1]), "MONITORING__ENABLED": "true",
+            "TELEGRAM__WEBHOOK_PORT": str(ports[-1]), "MONITORING__ENABLED": "true", "WEB__ENABLED": "false",
             "EMBEDDINGS__INDEX_PATH": str(folder / "index"), "STORAGE__PATH": str(folder / "bot.sqlite3"),
             "SCALE__MODE": "workers", "SCALE__WORKER_NAME": f"w{n}", "REDIS_URL": redis_url,
             "DATABASE_URL": database_url, "WEBHOOK_SECRET": secret}))

@@ -32,7 +32,7 @@ def start_bot(server: FakeTelegram | None, work: Path, log: Path, **env: str) ->
     environment = {**os.environ, "BOT_TOKEN": TOKEN, "KNOWLEDGE__PATH": str(work / "knowledge"),
                    "EMBEDDINGS__INDEX_PATH": str(work / "index"), "STORAGE__PATH": str(work / "bot.sqlite3"),
                    "ACCESS__ADMINS": f"[{ADMIN}]", "THROTTLE__MESSAGES": "1000",
-                   "MONITORING__PORT": str(free_port()), **env}
+                   "MONITORING__PORT": str(free_port()), "WEB__PORT": str(free_port()), **env}
     if server is not None:
         environment["TELEGRAM__API_BASE"] = server.base_url
     return subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=environment,
@@ -58,10 +58,12 @@ def telegram(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     work = copy_knowledge_and_index(real_index, tmp_path_factory.mktemp("bot"))
     server = FakeTelegram().start()
     port = free_port()
-    process = start_bot(server, work, work / "bot.log", MONITORING__PORT=str(port))
+    web_port = free_port()
+    process = start_bot(server, work, work / "bot.log", MONITORING__PORT=str(port), WEB__PORT=str(web_port))
     try:
         server.wait_for(lambda s: s.method == "deleteWebhook", timeout=120)
         server.monitoring_port = port  # type: ignore[attr-defined]
+        server.web_port = web_port  # type: ignore[attr-defined]
         yield server, work / "knowledge"
     finally:
         stop_process(process)
@@ -71,6 +73,12 @@ def telegram(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def reply_to(server: FakeTelegram, user: int, after: int, method: str = "sendMessage", timeout: float = 30):
     return server.wait_for(lambda s: s.method == method and s.chat_id == user, timeout=timeout, after=after)
+
+
+def test_the_bot_serves_the_web_console_on_its_own_local_port(telegram) -> None:
+    server, _ = telegram
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.web_port}/sign-in", timeout=10) as response:
+        assert response.status == 200 and "Консоль колледж-бота" in response.read().decode()
 
 
 def test_commands_are_registered_in_russian_and_kazakh(telegram) -> None:

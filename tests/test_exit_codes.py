@@ -20,7 +20,7 @@ STAGES = ("config", "storage", "model", "knowledge", "index", "intent model", "t
 
 def run_bot(tmp_path: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "BOT_TOKEN": TOKEN, "STORAGE__PATH": str(tmp_path / "bot.sqlite3"),
-                   "MONITORING__PORT": str(free_port()), **env}
+                   "MONITORING__PORT": str(free_port()), "WEB__PORT": str(free_port()), **env}
     return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "bot"], env=environment, capture_output=True,
                           text=True, timeout=timeout)
 

@@ -6,13 +6,19 @@ The test plays the reverse proxy: it POSTs each update to the worker it chooses,
 from __future__ import annotations
 
 import html
+import os
 import re
 import secrets
 import shutil
 import signal
 import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import psycopg
@@ -32,6 +38,7 @@ class Worker:
     port: int
     process: subprocess.Popen
     log: Path
+    web_port: int = 0
 
 
 @dataclass
@@ -69,12 +76,13 @@ def start_workers(started: list[Worker], server: FakeTelegram, work: Path, real_
     for name in ("a", "b"):
         folder = work / name
         shutil.copytree(real_index, folder / "index")
-        port = free_port()
-        process = start_bot(server, folder, folder / "bot.log", TELEGRAM__MODE="webhook",
+        port, web_port = free_port(), free_port()
+        process = start_bot(server, folder, folder / "bot.log", TELEGRAM__MODE="webhook", WEB__PORT=str(web_port),
+                            WEB__SECURE_COOKIES="false",
                             TELEGRAM__WEBHOOK_URL="https://bot.example.kz/webhook", TELEGRAM__WEBHOOK_PORT=str(port),
                             KNOWLEDGE__PATH=str(knowledge), SCALE__MODE="workers", SCALE__WORKER_NAME=name,
                             SCALE__RELOAD_TIMEOUT="60", WEBHOOK_SECRET=SECRET, **env)
-        started.append(Worker(name, port, process, folder / "bot.log"))
+        started.append(Worker(name, port, process, folder / "bot.log", web_port))
     for worker in started:
         wait_until_ready(worker.port, timeout=300)
 
@@ -157,6 +165,44 @@ def test_reload_on_one_worker_reaches_both(cluster: Cluster) -> None:
     assert re.search(r"2/2 воркеров на поколении [0-9a-f]{10}", done.text)
     for worker in (0, 1):
         assert "что именно считать" in cluster.say(worker, 605 + worker, "сколько колледжей в казахстане")
+
+
+def test_a_reload_from_the_console_of_one_worker_reaches_both(cluster: Cluster) -> None:
+    env = {**os.environ, "TELEGRAM__MODE": "webhook", "SCALE__MODE": "workers", "REDIS_URL": cluster.redis_url,
+           "DATABASE_URL": cluster.database_url, "WEBHOOK_SECRET": SECRET}
+    subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "user", "add", "admin", "--role", "admin",
+                    "--password-stdin"], input="admin-password-1\n", env=env, check=True, text=True,
+                   capture_output=True)
+    console = ConsoleClient(f"http://127.0.0.1:{cluster.workers[0].web_port}")
+    console.sign_in("admin", "admin-password-1")
+    console.post("/admin/knowledge/reload", {})
+    deadline = time.monotonic() + 120
+    while "reload-done" not in (page := console.get("/admin/knowledge/reload")):
+        assert time.monotonic() < deadline, page
+        time.sleep(1)
+    assert "2 из 2 процессов" in html.unescape(page)
+    assert "a: ✓" in page and "b: ✓" in page
+
+
+class ConsoleClient:
+    """A browser's part in a console session, over plain HTTP: cookies and each form's CSRF token."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.read().decode()
+
+    def post(self, path: str, form: dict[str, str], page: str = "/admin/knowledge") -> str:
+        token = re.search(r'name="csrf" value="([^"]+)"', self.get(page)).group(1)
+        data = urllib.parse.urlencode({**form, "csrf": token}).encode()
+        with self.opener.open(self.base + path, data, timeout=60) as response:
+            return response.read().decode()
+
+    def sign_in(self, name: str, password: str) -> None:
+        assert "Обзор" in self.post("/sign-in", {"name": name, "password": password, "next": "/admin"}, "/sign-in")
 
 
 def test_one_worker_killed_the_other_still_answers(cluster: Cluster) -> None:

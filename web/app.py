@@ -11,7 +11,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from web.auth import SIGN_IN_COOKIE, Account, SignInThrottle, current_account, same_token
+from web.auth import ACCOUNT, SIGN_IN_COOKIE, SignInThrottle, current_account, same_token
 from web.console import Console, ReloadTracker
 from web.pages import CONSOLE, RELOAD, THROTTLE, lang_of, render
 from web.texts import t
@@ -55,11 +55,11 @@ async def _errors_and_headers(request: web.Request, handler):  # type: ignore[no
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        if exc.status in ERROR_TEXTS:
-            response = _error_page(request, exc.status, ERROR_TEXTS[exc.status],
-                                   mb=f"{request.app[CONSOLE].settings.max_upload_mb:g}")
-        else:
-            response = exc
+        if exc.status not in ERROR_TEXTS:  # redirects: on their way with the headers
+            exc.headers.update(SECURITY_HEADERS)
+            raise
+        response = _error_page(request, exc.status, ERROR_TEXTS[exc.status],
+                               mb=f"{request.app[CONSOLE].settings.max_upload_mb:g}")
     except Exception:
         log.exception("console page %s failed", request.path)
         response = _error_page(request, 500, "server_error")
@@ -75,7 +75,7 @@ def _error_page(request: web.Request, status: int, key: str, **values: str) -> w
 async def _session(request: web.Request, handler):  # type: ignore[no-untyped-def]
     """The signed-in account, if any, for every page to see."""
     if not request.path.startswith("/static/"):
-        request["account"] = current_account(request.app[CONSOLE].store, request)
+        request[ACCOUNT] = current_account(request.app[CONSOLE].store, request)
     return await handler(request)
 
 
@@ -84,7 +84,7 @@ async def _csrf(request: web.Request, handler):  # type: ignore[no-untyped-def]
     """Every form posts the token of its session (the sign-in form: of its own cookie); others get 400."""
     if request.method == "POST":
         form = await request.post()
-        account: Account | None = request.get("account")
+        account = request.get(ACCOUNT)
         expected = account.csrf if account is not None and request.path != "/sign-in" \
             else request.cookies.get(SIGN_IN_COOKIE, "")
         if not same_token(form.get("csrf"), expected):

@@ -65,6 +65,9 @@ class Account:
         return RANK.get(self.role, 0) >= RANK[role]
 
 
+ACCOUNT = web.RequestKey("account", Account | None)  # set on every request by web.app's session middleware
+
+
 def start_session(store: ConsoleStore, name: str, hours: float) -> tuple[str, str]:
     """A new session for `name` with its own CSRF token; returns the cookie's token and the CSRF token.
 
@@ -96,7 +99,7 @@ def requires(role: str) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def guarded(request: web.Request) -> web.StreamResponse:
-            account: Account | None = request.get("account")
+            account = request.get(ACCOUNT)
             if account is None:
                 raise web.HTTPSeeOther(f"/sign-in?next={request.path}")
             if not account.may(role):

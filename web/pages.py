@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from web.auth import Account, SignInThrottle
+from web.auth import ACCOUNT, Account, SignInThrottle
 from web.console import Console, ReloadTracker
 from web.texts import LANGS, t
 
@@ -29,7 +29,7 @@ def lang_of(request: web.Request) -> str:
 def page_context(request: web.Request) -> dict[str, Any]:
     """What every template may use: the language and its texts, the account and its CSRF token."""
     lang = lang_of(request)
-    account: Account | None = request.get("account")
+    account = request.get(ACCOUNT)
     return {"lang": lang, "t": lambda key, **values: t(key, lang, **values), "account": account,
             "csrf": account.csrf if account else "", "path": request.path,
             "notice": t(request.query["done"], lang) if request.query.get("done") in NOTICES else ""}
@@ -47,7 +47,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
 
 def account_of(request: web.Request) -> Account:
     """The signed-in account of a page guarded by `requires`."""
-    account = request.get("account")
+    account = request.get(ACCOUNT)
     assert account is not None, "the page is guarded by web.auth.requires"
     return account
 

@@ -8,7 +8,7 @@ import secrets
 
 from aiohttp import web
 
-from web.auth import SESSION_COOKIE, SIGN_IN_COOKIE, password_matches, start_session, token_hash
+from web.auth import ACCOUNT, SESSION_COOKIE, SIGN_IN_COOKIE, password_matches, start_session, token_hash
 from web.pages import CONSOLE, LANG_COOKIE, THROTTLE, lang_of, render, safe_next
 from web.texts import LANGS, t
 
@@ -64,7 +64,7 @@ async def sign_out(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     if token := request.cookies.get(SESSION_COOKIE):
         console.store.end_session(token_hash(token))
-    if account := request.get("account"):
+    if account := request.get(ACCOUNT):
         console.store.log_action(account.name, "sign-out")
     response = web.HTTPSeeOther("/sign-in?done=signed_out")
     response.del_cookie(SESSION_COOKIE, path="/")
@@ -73,7 +73,7 @@ async def sign_out(request: web.Request) -> web.Response:
 
 @routes.get("/")
 async def start(request: web.Request) -> web.Response:
-    account = request.get("account")
+    account = request.get(ACCOUNT)
     if account is None:
         raise web.HTTPSeeOther("/sign-in")
     raise web.HTTPSeeOther("/admin" if account.may("admin") else "/ask")
