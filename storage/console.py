@@ -45,7 +45,7 @@ class ConsoleStore(Protocol):
         ...
 
     def start_session(self, token_hash: str, name: str, csrf: str, expires: float) -> None:
-        """Record a signed-in session under the hash of its cookie's token."""
+        """Record a signed-in session under the hash of its cookie's token; expired ones are dropped then."""
         ...
 
     def session(self, token_hash: str) -> dict[str, Any] | None:
@@ -115,8 +115,10 @@ class SqliteConsoleStore:
         return next(self.db["console_accounts"].rows_where("name = ?", [name]), None)
 
     def start_session(self, token_hash: str, name: str, csrf: str, expires: float) -> None:
-        self.db["console_sessions"].insert({"token_hash": token_hash, "name": name, "csrf": csrf,
-                                            "expires": expires})
+        with self.db.atomic():
+            self.db["console_sessions"].delete_where("expires <= ?", [time.time()])  # nobody signs out of every one
+            self.db["console_sessions"].insert({"token_hash": token_hash, "name": name, "csrf": csrf,
+                                                "expires": expires})
 
     def session(self, token_hash: str) -> dict[str, Any] | None:
         rows = self.db.query(

@@ -394,8 +394,9 @@ class PostgresConsoleStore:
         return self.store._one("select name, role, password_hash from console_accounts where name = %s", [name])
 
     def start_session(self, token_hash: str, name: str, csrf: str, expires: float) -> None:
-        self.store._one("insert into console_sessions (token_hash, name, csrf, expires) values (%s, %s, %s, %s) "
-                        "returning token_hash", [token_hash, name, csrf, expires])
+        self.store._one("with expired as (delete from console_sessions where expires <= %s) "
+                        "insert into console_sessions (token_hash, name, csrf, expires) values (%s, %s, %s, %s) "
+                        "returning token_hash", [time.time(), token_hash, name, csrf, expires])
 
     def session(self, token_hash: str) -> dict[str, Any] | None:
         return self.store._one(

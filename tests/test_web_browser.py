@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_bot_e2e import assert_clean_log, copy_knowledge_and_index
 
 from conftest import ROOT
 from fake_telegram import free_port, stop_process
-from test_bot_e2e import assert_clean_log, copy_knowledge_and_index
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver "
@@ -140,6 +140,10 @@ def test_a_counsellor_signs_in_asks_in_kazakh_sees_the_trace_and_cannot_open_the
     assert browser.find_element(By.CLASS_NAME, "trace-intent").text == "suggest"
     assert "software" in turn  # the record found, with its score, beside the answer
     shot(browser, "ask-trace")
+    browser.set_window_size(390, 844)  # a phone: the answer and its trace stack, nothing runs off the screen
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    shot(browser, "ask-phone")
+    browser.set_window_size(1280, 1000)
     browser.get(console_url + "/admin")
     assert "только для администраторов" in text_of(browser)
     sign_out(browser)

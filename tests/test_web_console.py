@@ -314,3 +314,24 @@ async def test_the_console_speaks_kazakh(client: TestClient) -> None:
     await sign_in(client, "bob")
     assert "Сұрақ қалай түсінілді" not in await (await client.get("/ask")).text()
     assert "Жауап алу" in await (await client.get("/ask")).text()
+
+
+async def test_an_excel_list_is_previewed_like_a_csv(client: TestClient) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in csv.reader(io.StringIO(NEW_COLLEGE_CSV)):
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    await sign_in(client, "anna")
+    data = FormData()
+    data.add_field("csrf", await page_token(client, "/admin/knowledge"))
+    data.add_field("file", buffer.getvalue(), filename="Список.XLSX")
+    preview = await (await client.post("/admin/knowledge/preview", data=data)).text()
+    assert "Колледж Тестовый" in preview and "строка 3" in preview
+    bad = FormData()
+    bad.add_field("csrf", await page_token(client, "/admin/knowledge"))
+    bad.add_field("file", b"MZ\x90\x00", filename="virus.exe")
+    refused = await client.post("/admin/knowledge/preview", data=bad)
+    assert refused.status == 400 and "Нужен файл .csv или .xlsx" in await refused.text()

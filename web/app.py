@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -42,7 +42,7 @@ def build_app(console: Console) -> web.Application:
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                undefined=jinja2.StrictUndefined)
     env.filters["pretty_json"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1)
-    env.filters["when"] = lambda seconds: datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    env.filters["when"] = lambda seconds: datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
     app.router.add_static("/static", HERE / "static")
     for module in (auth, ask, overview, review, knowledge):
         app.router.add_routes(module.routes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from web.pages import CONSOLE, RELOAD, account_of, back_to, render, whole_number
 routes = web.RouteTableDef()
 UPLOAD_NAME = re.compile(r"[A-Za-z0-9_-]{20,60}\.(csv|xlsx)")  # what _keep_upload names files: nothing else is read
 UPLOAD_KINDS = (".csv", ".xlsx")
+UPLOAD_KEPT_SECONDS = 24 * 3600
 
 
 @routes.get("/admin/knowledge")
@@ -81,8 +83,12 @@ def _import_page(request: web.Request, report: ImportReport | None = None, error
 
 
 def _keep_upload(folder: Path, upload: web.FileField) -> str:
-    """Store the upload under a random name of our own (never the browser's file name); returns that name."""
+    """Store the upload under a random name of our own (never the browser's file name); returns that name.
+    Lists previewed a day ago and never applied are deleted then."""
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if UPLOAD_NAME.fullmatch(old.name) and time.time() - old.stat().st_mtime > UPLOAD_KEPT_SECONDS:
+            old.unlink(missing_ok=True)
     name = secrets.token_urlsafe(24) + Path(upload.filename).suffix.lower()
     (folder / name).write_bytes(upload.file.read())
     return name
