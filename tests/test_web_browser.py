@@ -88,6 +88,17 @@ def browser() -> Iterator:
         driver.quit()
 
 
+def click_and_wait(browser, element_id: str) -> None:
+    """Press a form's button and wait for the next page: reading before it loads would see the old one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, element_id).click()
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
+
+
 def shot(browser, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
@@ -99,7 +110,7 @@ def sign_in(browser, url: str, name: str, password: str) -> None:
     browser.get(url + "/sign-in")
     browser.find_element(By.ID, "name").send_keys(name)
     browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.ID, "sign-in").click()
+    click_and_wait(browser, "sign-in")
 
 
 def text_of(browser) -> str:
@@ -115,14 +126,12 @@ def ask(browser, url: str, question: str) -> str:
     box = browser.find_element(By.ID, "messages")
     box.clear()
     box.send_keys(question)
-    browser.find_element(By.ID, "ask").click()
+    click_and_wait(browser, "ask")
     return browser.find_element(By.CLASS_NAME, "turn").text
 
 
 def sign_out(browser) -> None:
-    from selenium.webdriver.common.by import By
-
-    browser.find_element(By.ID, "sign-out").click()
+    click_and_wait(browser, "sign-out")
 
 
 def test_a_counsellor_signs_in_asks_in_kazakh_sees_the_trace_and_cannot_open_the_admin_page(
@@ -141,7 +150,10 @@ def test_a_counsellor_signs_in_asks_in_kazakh_sees_the_trace_and_cannot_open_the
     assert "software" in turn  # the record found, with its score, beside the answer
     shot(browser, "ask-trace")
     browser.set_window_size(390, 844)  # a phone: the answer and its trace stack, nothing runs off the screen
-    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    wider = browser.execute_script(
+        "return [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > "
+        "window.innerWidth + 1).map(e => e.tagName + '.' + e.className).slice(0, 5)")
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), wider
     shot(browser, "ask-phone")
     browser.set_window_size(1280, 1000)
     browser.get(console_url + "/admin")
@@ -165,14 +177,14 @@ def test_an_admin_previews_an_import_with_a_bad_row_applies_it_reloads_and_the_c
     browser.get(console_url + "/admin/knowledge")
     assert "Ошибок нет" in browser.find_element(By.ID, "validation").text
     browser.find_element(By.ID, "import-file").send_keys(str(college_list))
-    browser.find_element(By.ID, "preview").click()
+    click_and_wait(browser, "preview")
     report = browser.find_element(By.ID, "import-report").text
     assert "ничего ещё не записано" in report and NEW_COLLEGE in report
     assert "строка 3" in browser.find_element(By.ID, "row-problems").text
     shot(browser, "import-preview")
-    browser.find_element(By.ID, "apply").click()
+    click_and_wait(browser, "apply")
     assert "Импорт записан" in browser.find_element(By.ID, "import-report").text
-    browser.find_element(By.ID, "reload").click()
+    click_and_wait(browser, "reload")
     deadline = time.monotonic() + 240
     while "Перезагрузка завершена" not in text_of(browser):  # the page refreshes itself while it runs
         assert time.monotonic() < deadline, text_of(browser)
