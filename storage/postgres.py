@@ -23,8 +23,8 @@ from psycopg.types.json import Json
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from storage.base import QUESTION_CHARS_KEPT, NewerDatabaseError, Profile, StoreError
-from storage.console import (ANSWER_CHARS_KEPT, COMMENT_CHARS_KEPT, REVIEW_PAGE, ROLES, STORED_INTEGERS, AccountExists,
-                             overview_of)
+from storage.console import (ANSWER_CHARS_KEPT, COMMENT_CHARS_KEPT, REVIEW_PAGE, STORED_INTEGERS, AccountExists,
+                             check_role, overview_of)
 
 log = logging.getLogger(__name__)
 
@@ -376,8 +376,7 @@ class PostgresConsoleStore:
         self.store = store
 
     def add_account(self, name: str, role: str, password_hash: str) -> None:
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        check_role(role)
         row = self.store._one("insert into console_accounts (name, role, password_hash) values (%s, %s, %s) "
                               "on conflict (name) do nothing returning name", [name, role, password_hash])
         if row is None:

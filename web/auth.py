@@ -9,7 +9,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 
 from aiohttp import web
 from argon2 import PasswordHasher
@@ -22,8 +22,6 @@ SIGN_IN_COOKIE = "console_signin"  # the sign-in form's CSRF token, before there
 RANK = {"counsellor": 1, "admin": 2}  # an admin may do everything a counsellor may
 MIN_PASSWORD_CHARS = 10
 _HASHER = PasswordHasher()  # argon2id with the library's recommended costs
-# Verified when the account does not exist, so that a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -42,9 +40,16 @@ def hash_password(password: str) -> str:
 def password_matches(stored_hash: str | None, password: str) -> bool:
     """True when the password is the account's; takes as long when there is no account."""
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified when the account does not exist, so that a wrong name takes as long as a wrong password; made at
+    the first such sign-in, not when the module is imported."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def token_hash(token: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from knowledge.intents import LABELS, LANGS, add_example
 from web.auth import requires
+from web.console import Console
 from web.pages import CONSOLE, account_of, back_to, render, whole_number
 
 routes = web.RouteTableDef()
@@ -23,14 +26,10 @@ async def review(request: web.Request) -> web.Response:
 @requires("admin")
 async def label_question(request: web.Request) -> web.Response:
     """Add an unanswered question to train/<intent>.yaml and take it off the list."""
-    console, form, account = request.app[CONSOLE], await request.post(), account_of(request)
-    message_id, intent = whole_number(form.get("id")), str(form.get("intent", ""))
-    row = next((r for r in console.store.review_queue() if r["id"] == message_id), None)
-    if row is None or intent not in LABELS:
-        raise back_to("/admin/review", "not_found")
-    added = add_example(console.corpus_dir, intent, row["question"], row["lang"] if row["lang"] in LANGS else "ru")
+    console, account = request.app[CONSOLE], account_of(request)
+    row, intent = await _chosen(request, console.store.review_queue())
+    added = _add_to_corpus(console, account.name, intent, row, done_action="review-done")
     console.store.mark_reviewed(row["id"], account.name, f"corpus:{intent}" if added else "done")
-    console.store.log_action(account.name, "corpus-add" if added else "review-done", f"{intent}: {row['question']}")
     raise _after_labelling(added, intent)
 
 
@@ -49,14 +48,10 @@ async def question_done(request: web.Request) -> web.Response:
 @requires("admin")
 async def label_flag(request: web.Request) -> web.Response:
     """Add a flagged question to the corpus with the intent it really asks, and close the flag."""
-    console, form, account = request.app[CONSOLE], await request.post(), account_of(request)
-    flag_id, intent = whole_number(form.get("id")), str(form.get("intent", ""))
-    flag = next((f for f in console.store.open_flags() if f["id"] == flag_id), None)
-    if flag is None or intent not in LABELS:
-        raise back_to("/admin/review", "not_found")
-    added = add_example(console.corpus_dir, intent, flag["question"], flag["lang"] if flag["lang"] in LANGS else "ru")
+    console, account = request.app[CONSOLE], account_of(request)
+    flag, intent = await _chosen(request, console.store.open_flags())
+    added = _add_to_corpus(console, account.name, intent, flag, done_action="flag-closed")
     console.store.close_flag(flag["id"], account.name)
-    console.store.log_action(account.name, "corpus-add" if added else "flag-closed", f"{intent}: {flag['question']}")
     raise _after_labelling(added, intent)
 
 
@@ -69,6 +64,24 @@ async def flag_done(request: web.Request) -> web.Response:
         raise back_to("/admin/review", "not_found")
     console.store.log_action(account.name, "flag-closed", f"flag {flag_id}")
     raise back_to("/admin/review", "marked_done")
+
+
+async def _chosen(request: web.Request, listed: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """The listed question the form names and the intent chosen for it; back to the list when either is unknown."""
+    form = await request.post()
+    item_id, intent = whole_number(form.get("id")), str(form.get("intent", ""))
+    item = next((i for i in listed if i["id"] == item_id), None)
+    if item is None or intent not in LABELS:
+        raise back_to("/admin/review", "not_found")
+    return item, intent
+
+
+def _add_to_corpus(console: Console, name: str, intent: str, item: dict[str, Any], done_action: str) -> bool:
+    """Append the question to train/<intent>.yaml and log it; False (logged as `done_action`) when it is there."""
+    lang = item["lang"] if item["lang"] in LANGS else "ru"
+    added = add_example(console.corpus_dir, intent, item["question"], lang)
+    console.store.log_action(name, "corpus-add" if added else done_action, f"{intent}: {item['question']}")
+    return added
 
 
 def _after_labelling(added: bool, intent: str) -> web.HTTPSeeOther:
