@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from knowledge.text import tokens
+from knowledge.text import fold, tokens
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,9 @@ class Place:
 
     def names(self, word: str) -> bool:
         """True when this single word names the place."""
-        word = word.replace("ё", "е")
-        return any(word == stem[:-1] if stem.endswith("$") else word.startswith(stem.split("-")[0].split(" ")[0])
+        word = place_key(word)
+        return any(word == place_key(stem[:-1]) if stem.endswith("$")
+                   else word.startswith(place_key(stem.split("-")[0].split(" ")[0]))
                    for stem in self.stems if stem.endswith("$") or len(stem.split("-")[0].split(" ")[0]) >= 4)
 
     def label(self, lang: str) -> str:
@@ -99,6 +101,20 @@ PLACES: tuple[Place, ...] = (
 )
 
 
+_VOWEL_THEN_Y = re.compile(r"(?<=[аеиоуэюяё])ы")
+
+
+@lru_cache(maxsize=50_000)
+def place_key(word: str) -> str:
+    """A place word as it is compared: Kazakh letters folded, «ё» and «й» read plainly.
+
+    Teenagers type «Актобе» for «Ақтөбе» and «semeyde» for «Семейде»; Latin «y» after a vowel comes back
+    from transliteration as «ы», where it stood for «й».
+    """
+    word = fold(word.replace("ё", "е"))
+    return _VOWEL_THEN_Y.sub("и", word).replace("й", "и")
+
+
 def place_words(text: str) -> set[str]:
     """Words of the text that name a place: they say where, not what to study."""
     return {w for w in tokens(text) if names_a_place(w)}
@@ -112,10 +128,10 @@ def names_a_place(word: str) -> bool:
 
 def find_place(text: str) -> Place | None:
     """The first city or region the text names, or None."""
-    words = [w.replace("ё", "е") for w in tokens(text)]
+    words = [place_key(w) for w in tokens(text)]
     joined = " ".join(words)
     for place in PLACES:
-        for stem in place.stems:
+        for stem in map(place_key, place.stems):
             if stem.endswith("$"):
                 if stem[:-1] in words:
                     return place
