@@ -14,6 +14,7 @@ from advisor.dialogue import (
     chosen_option,
     conversation_language,
     is_elliptic,
+    is_short,
     refers_to_place,
     refers_to_thing,
 )
@@ -30,7 +31,7 @@ from advisor.understanding import Question, bare_grade, detect_grade, detect_tag
 from embeddings.retriever import Filters, HybridRetriever
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import College, Faq, Profession, Speciality
-from knowledge.text import tokens
+from knowledge.text import stemmed_tokens, tokens
 from knowledge.vocabulary import label
 
 
@@ -141,7 +142,8 @@ class Advisor:
         if act in SAFETY_RECORDS or risk_of(text):
             return None
         picked = chosen_option(text, conv)
-        if act == "pick_option" or (picked and text.strip(" .!?#№").isdigit()):
+        # «3», or «соңғысы ше» read by the model as another chat act: a number or an ordinal alone picks an option.
+        if act == "pick_option" or (picked and (text.strip(" .!?#№").isdigit() or act in CHAT_ACTS and is_short(text))):
             conv.focus = picked or conv.focus
             return self.about_speciality(picked, "info", lang, grade, city) if picked else None
         if conv.college and refers_to_place(text) and act in ("more", "suggest", "speciality_info", "colleges"):
@@ -152,15 +154,34 @@ class Advisor:
             answer = self.ask(conv.listing, lang=lang, grade=grade, city=city)
             _note_question(conv, conv.listing, answer)
             return answer
-        if act == "change_detail" and (answer := self._changed_detail(text, conv, lang, grade, city)):
+        # «Шымкенттегілерді де жазшы» after colleges of Taraz: a short message naming a new place changes the place,
+        # whichever chat act the model reads in it.
+        changes_place = act in CHAT_ACTS and is_short(text) and find_place(text) is not None
+        if (act == "change_detail" or changes_place) and (answer := self._changed_detail(text, conv, lang, grade,
+                                                                                              city)):
+            return answer
+        if act == "change_detail" and conv.asked == "suggest" and (answer := self._other_interest(text, conv, lang,
+                                                                                                     grade, city)):
             return answer
         if conv.asked in FOCUS_INTENTS and (act in ("change_detail", conv.asked) or is_elliptic(text)) \
                 and (other := self._named_speciality(text)):
             conv.focus = other  # «а на бухгалтера?» after «сколько учиться на повара?»: the same, about another
-            return self.about_speciality(other, FOCUS_INTENTS[conv.asked], lang, grade, city)
+            place = find_place(text)
+            return self.about_speciality(other, FOCUS_INTENTS[conv.asked], lang, grade,
+                                         place.label("ru") if place else city)
         if act in FOCUS_INTENTS:
             return self._about_focus(text, act, conv, lang, grade, city)
         return None
+
+    def _other_interest(self, text: str, conv: Conversation, lang: str, grade: int | None,
+                        city: str | None) -> Answer | None:
+        """«ал жануарларды емдеу ше?», «а если мне больше электрика нравится» after suggestions: suggest for it."""
+        answer = self.ask(text, lang=lang, grade=grade, city=city, overrides={"intent": "suggest"})
+        if not names_a_speciality(answer):
+            return None  # nothing the message names: a clarifying question beats a list by meaning alone
+        answer.label = "suggest"
+        _note_question(conv, text, answer)
+        return answer
 
     def _more(self, conv: Conversation, lang: str, grade: int | None, city: str | None) -> Answer:
         """The next specialities for the last list's question."""
@@ -219,8 +240,10 @@ class Advisor:
         """The speciality the message names by a word of its own or of its profession (not by meaning), or ''."""
         kb = self._state.kb
         hits = self._state.retriever.search(text, k=5, filters=Filters(kinds=("speciality", "profession")))
+        own = set(stemmed_tokens(text))
         for hit in Relevance.of(text).keep(hits, by_name_only=True):
-            if not any(len(term) >= 4 for term in hit.key_terms):  # «жер» of «қай жерде» names no speciality
+            # «жер» of «қай жерде» names no speciality, nor a short typo guess («барам» read as «бармен»).
+            if not any(len(term) >= (4 if term in own else 5) for term in hit.key_terms):
                 continue
             record = kb.get(hit.id)
             if isinstance(record, Speciality):
@@ -313,7 +336,7 @@ def _note_question(conv: Conversation, text: str, answer: Answer) -> None:
     if answer.specialities:
         conv.suggested = [s.id for s in answer.specialities]
         conv.focus = conv.suggested[0]
-        if len(answer.specialities) > 1:
+        if len(answer.specialities) > 1 or answer.intent == "suggest":  # «тағы» after one suggestion: the next
             conv.listing, conv.shown = text, list(conv.suggested)
 
 
