@@ -217,10 +217,12 @@ class Advisor:
                      city: str | None) -> Answer | None:
         """«а там общага есть?», «сколько на это учиться?»: the question about the college or speciality in focus."""
         pointed = refers_to_place(text) or refers_to_thing(text)
-        # «сколько учиться?», «кай жерде окиды» lean on the focus; «сколько колледжей в Казахстане» does not.
-        if not (pointed or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS) or self._named_speciality(text):
-            return None  # «а на повара сколько учиться?» names its own subject
         place = find_place(text)
+        # «сколько учиться?», «кай жерде окиды», «Ақтөбеде қай колледжге барам» lean on the focus; «сколько
+        # колледжей в Казахстане» does not.
+        leans = pointed or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS or (act == "colleges" and place)
+        if not leans or self._named_speciality(text):
+            return None  # «а на повара сколько учиться?» names its own subject
         city = place.label("ru") if place else city
         if act == "dormitory":
             colleges = (conv.college,) if conv.college else tuple(conv.colleges)

@@ -15,6 +15,7 @@ from knowledge.text import stemmed_tokens, tokens
 # or when it is this close in meaning (cosine similarity of the e5 embeddings).
 DENSE_RELEVANT = 0.87
 MAX_WORDS_FOR_CORRECTIONS = 5
+MIN_CORRECTED_TERM = 5  # a four-letter guess is too loose («барам» read as «бармен», «каласында» as «класс»)
 PROFILE_INTEREST_BOOST = 1.1
 # Sourced demand in the person's region decides between specialities that fit equally, never over a better fit:
 # 3 % is less than the gap between a named speciality and a merely related one.
@@ -54,7 +55,8 @@ class Relevance:
 
     def names(self, hit: Hit) -> bool:
         """True when a meaningful word of the question (or, in a short one, its correction) names the hit."""
-        return self.names_exactly(hit) or (self.trust_corrections and bool(set(hit.key_terms) - self.ignored_terms))
+        return self.names_exactly(hit) or (self.trust_corrections and any(
+            len(term) >= MIN_CORRECTED_TERM for term in set(hit.key_terms) - self.ignored_terms))
 
     def names_exactly(self, hit: Hit) -> bool:
         """True when a meaningful word of the question itself, not a typo correction, names the hit."""

@@ -118,6 +118,35 @@ def test_options_by_kazakh_ordinal_more_and_back_continue_the_list(real_advisor)
     assert [s.id for s in answer.specialities] == listed
 
 
+def test_a_new_interest_said_in_passing_gets_suggestions_for_it(real_advisor) -> None:
+    answer, chat = real_advisor.converse("хочу лечить людей")
+    answer, chat = real_advisor.converse("а животных лечить?", chat)
+    assert answer.specialities[0].id == "veterinary"
+    answer, chat = real_advisor.converse("маған тамақ пісіру ұнайды")
+    answer, chat = real_advisor.converse("ал шаш қию ше", chat)
+    assert answer.specialities[0].id == "hairdressing" and answer.lang == "kk"
+
+
+def test_more_and_back_work_after_a_list_of_one(real_advisor) -> None:
+    first, chat = real_advisor.converse("люблю рисовать")
+    answer, chat = real_advisor.converse("а ещё варианты есть?", chat)
+    assert answer.intent != "clarify" and not {s.id for s in answer.specialities} & {s.id for s in first.specialities}
+    answer, chat = real_advisor.converse("назад", chat)
+    assert [s.id for s in answer.specialities] == [s.id for s in first.specialities]
+
+
+def test_a_short_message_naming_another_place_lists_that_places_colleges(real_advisor) -> None:
+    answer, chat = real_advisor.converse("Тараздағы колледждер")
+    answer, chat = real_advisor.converse("Павлодардағыларды да жазшы", chat)
+    assert answer.colleges and all("Павлодар" in c.city for c in answer.colleges)
+
+
+def test_colleges_in_a_place_after_a_suggestion_are_for_the_speciality_in_focus(real_advisor) -> None:
+    answer, chat = real_advisor.converse("дәнекерлеуші болғым келеді")
+    answer, chat = real_advisor.converse("Атырауда қай колледжге барам", chat)
+    assert "Дәнекерлеу" in answer.answer.splitlines()[0] and "Атырау" in answer.answer
+
+
 def test_there_with_nothing_in_focus_gets_one_short_question(real_advisor) -> None:
     answer, chat = real_advisor.converse("привет")
     answer, chat = real_advisor.converse("а там общага есть?", chat)
