@@ -146,8 +146,17 @@ class Advisor:
         if act == "pick_option" or (picked and (text.strip(" .!?#№").isdigit() or act in CHAT_ACTS and is_short(text))):
             conv.focus = picked or conv.focus
             return self.about_speciality(picked, "info", lang, grade, city) if picked else None
-        if conv.college and refers_to_place(text) and act in ("more", "suggest", "speciality_info", "colleges"):
-            return self.about_college(conv.college, lang)  # «а чему там учат?», «какие ещё специальности у них?»
+        # «а чему там учат?», «онда шаштараз бар ма», «а адрес у них какой?» ask about the college(s) in focus;
+        # «какие документы туда нести?» asks a topic of its own about them.
+        there = refers_to_place(text) and (act in ("suggest", "speciality_info", "colleges") or act in CHAT_ACTS
+                                           and act not in ("greeting", "thanks", "goodbye"))
+        if there and (conv.college or conv.colleges) and (named := self._named_speciality(text)):
+            conv.focus = named  # «а на парикмахера у них?»: that college, or the listed place, and that speciality
+            if conv.college:
+                return self.college_and_speciality(conv.college, named, lang)
+            return self.about_speciality(named, "colleges", lang, grade, city)
+        if conv.college and there:
+            return self.about_college(conv.college, lang)
         if act == "more" and conv.listing:
             return self._more(conv, lang, grade, city)
         if act == "back" and conv.listing:
@@ -305,6 +314,15 @@ class Advisor:
             return None
         question = Question(text=college.name, lang=lang, intent="colleges")
         return Composer(state.kb, state.retriever, question, self.top_k).college(college)
+
+    def college_and_speciality(self, college_id: str, speciality_id: str, lang: str = "ru") -> Answer | None:
+        """Whether one college teaches one speciality, and where it is taught near it; None for unknown ids."""
+        state = self._state
+        college, spec = state.kb.get(college_id), state.kb.get(speciality_id)
+        if not isinstance(college, College) or not isinstance(spec, Speciality):
+            return None
+        question = Question(text=spec.name_ru, lang=lang, intent="colleges", place=find_place(college.city or ""))
+        return Composer(state.kb, state.retriever, question, self.top_k).college_and_speciality(college, spec)
 
     def suggest_for_interests(self, weights: dict[str, float], lang: str = "ru",
                               grade: int | None = None) -> Answer:

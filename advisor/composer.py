@@ -147,6 +147,18 @@ class Composer:
         """One college's card: where it is and what it teaches."""
         return self._answer("colleges", [self.write.college_card(college)])
 
+    def college_and_speciality(self, college: College, spec: Speciality) -> Answer:
+        """«а на парикмахера у них?»: whether the college in focus teaches it, then where it is taught nearby."""
+        names = {"college": college.name, "what": self.write.spec_name(spec.id)}
+        chosen = SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk, 1.0, "")
+        if spec.id in college.specialities:
+            return self._answer("colleges", [Section(phrase("college_has", self.q.lang, **names)),
+                                             self.write.college_card(college)], [chosen])
+        listed = college.specialities or college.specialities_text
+        first = Section(phrase("college_lacks" if listed else "college_list_unknown", self.q.lang, **names),
+                        {college.id: 1.0}, [college])
+        return self._answer("colleges", [first, self._blank_line(self.write.colleges([spec.id]))], [chosen])
+
     def _named_college(self) -> College | None:
         """The one college the message names by its own name («расскажи про колледж Мукашева»), if any."""
         if not SAYS_COLLEGE.search(self.folded):  # «учить детей в школе» shares words with a school-college's name

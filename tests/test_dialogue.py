@@ -147,6 +147,17 @@ def test_colleges_in_a_place_after_a_suggestion_are_for_the_speciality_in_focus(
     assert "Дәнекерлеу" in answer.answer.splitlines()[0] and "Атырау" in answer.answer
 
 
+def test_a_speciality_asked_about_the_college_in_focus_is_answered_for_that_college(real_advisor) -> None:
+    answer, chat = real_advisor.converse("расскажи про Политехнический колледж им. Саламата Мукашева")
+    answer, chat = real_advisor.converse("а на бухгалтера у них учат?", chat)
+    assert answer.answer.startswith("Да") and "Учет и аудит" in answer.answer.splitlines()[0]
+    answer, chat = real_advisor.converse("а на парикмахера там можно?", chat)
+    first = answer.answer.splitlines()[0]
+    assert "Парикмахерское" in first and "нет" in first  # its list lacks it: said, then where it is taught
+    answer, chat = real_advisor.converse("а сайт у них какой?", chat)
+    assert "politcol.kz" in answer.answer
+
+
 def test_there_with_nothing_in_focus_gets_one_short_question(real_advisor) -> None:
     answer, chat = real_advisor.converse("привет")
     answer, chat = real_advisor.converse("а там общага есть?", chat)
