@@ -15,6 +15,7 @@ from advisor.dialogue import (
     conversation_language,
     is_elliptic,
     is_short,
+    option_number,
     refers_to_place,
     refers_to_thing,
 )
@@ -138,18 +139,27 @@ class Advisor:
     def _in_thread(self, text: str, conv: Conversation, lang: str, grade: int | None,
                    city: str | None) -> Answer | None:
         """The answer to a dialogue act or a reference to what is in focus; None for a question of its own."""
-        act = self.predict(text).intent
+        prediction = self.predict(text)
+        act = prediction.intent
         if act in SAFETY_RECORDS or risk_of(text):
             return None
         picked = chosen_option(text, conv)
         # «3», or «соңғысы ше» read by the model as another chat act: a number or an ordinal alone picks an option.
-        if act == "pick_option" or (picked and (text.strip(" .!?#№").isdigit() or act in CHAT_ACTS and is_short(text))):
+        # «обратно к первым» is back, not the first option.
+        if act == "pick_option" or (picked and (text.strip(" .!?#№").isdigit()
+                                                or act in CHAT_ACTS and act not in ("back", "more") and is_short(text))):
             conv.focus = picked or conv.focus
-            return self.about_speciality(picked, "info", lang, grade, city) if picked else None
+            if picked:
+                return self.about_speciality(picked, "info", lang, grade, city)
+            if conv.suggested and option_number(text):  # «3» after a list of two: say how many there are
+                return Answer(text, lang, "clarify", phrase("option_out_of_range", lang, n=len(conv.suggested)),
+                              label="pick_option")
+            return None
         # «а чему там учат?», «онда шаштараз бар ма», «а адрес у них какой?» ask about the college(s) in focus;
-        # «какие документы туда нести?» asks a topic of its own about them.
-        there = refers_to_place(text) and (act in ("suggest", "speciality_info", "colleges") or act in CHAT_ACTS
-                                           and act not in ("greeting", "thanks", "goodbye"))
+        # «какие документы туда нести?» asks a topic of its own about them; an unsure reading («на повара там
+        # можно?» as demand at 0.22) yields to the reference.
+        there = refers_to_place(text) and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
+                                           or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
         if there and (conv.college or conv.colleges) and (named := self._named_speciality(text)):
             conv.focus = named  # «а на парикмахера у них?»: that college, or the listed place, and that speciality
             if conv.college:

@@ -57,6 +57,7 @@ RECORDS_FOR: dict[str, tuple[str, ...]] = {
 # Intents with records that are answered by a handler of their own, never as a second answer's record.
 HANDLED_APART = frozenset({"free", "speciality_compare"})
 # Intents about a named speciality: asked with a record's intent, they lead the answer.
+FIELD_PEERS = 3  # specialities of the field the message surely points to, searched for when few were found
 SPECIALITY_INTENTS = ("speciality_length", "speciality_info", "speciality_code")
 SAFETY_FAQS = ("crisis-helplines", "fake-documents-illegal")  # said only for a crisis or an illegal request
 # Intents whose first record is the core answer, shown too when the search prefers a neighbour of it.
@@ -195,6 +196,12 @@ class Composer:
         hits = self.relevance.keep(found, by_name_only)
         if self.q.field and not by_name_only:  # in the field the message surely points to: relevant too
             hits += [h for h in found if h not in hits and self.q.field in self._groups(h.id)]
+            # «men kompiuterdi jaqsy koremin» may find one IT speciality among the twelve: the field's nearest
+            # others join it, scored below what the message found.
+            in_field = self.retriever.search(self.q.text, k=FIELD_PEERS,
+                                             filters=Filters(kinds=("speciality",), group=self.q.field))
+            floor = min((h.score for h in hits), default=0.0)
+            hits += [replace(h, score=min(h.score, floor)) for h in in_field if h.id not in {x.id for x in hits}]
         ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, self._region)
         suggestions = [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
                                             round(r.score, 4),

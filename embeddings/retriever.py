@@ -18,11 +18,12 @@ from knowledge.text import stemmed_tokens, stems, tokens
 
 @dataclass(frozen=True)
 class Filters:
-    """Metadata filters: record kinds, a college region or city, a grade for admission rules."""
+    """Metadata filters: record kinds, a college region or city, a speciality group."""
 
     kinds: tuple[str, ...] = ()
     region: str = ""
     city: str = ""
+    group: str = ""
 
     def accepts(self, metadata: dict[str, Any]) -> bool:
         """True when a document's metadata passes every filter set."""
@@ -31,6 +32,8 @@ class Filters:
         if self.region and metadata.get("kind") == "college" and metadata.get("region") != self.region:
             return False
         if self.city and metadata.get("kind") == "college" and metadata.get("city") != self.city:
+            return False
+        if self.group and metadata.get("group") != self.group:
             return False
         return True
 

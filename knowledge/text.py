@@ -15,11 +15,11 @@ import snowballstemmer
 KAZAKH_LETTERS = set("әғқңөұүһі")
 WORD = re.compile(r"[0-9a-zа-яёәғқңөұүһі]+", re.IGNORECASE)
 
-# Latin transliteration as teenagers type it; digraphs first so "sh" wins over "s".
+# Latin transliteration as teenagers type it; digraphs first so "sh" wins over "s". «j» is «ж» and «iu» is «ю»
+# as Kazakh is typed in Latin letters («jaqsy», «jumys», «kompiuter»), which is most Latin typing the bot sees.
 _LATIN_DIGRAPHS = [("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"),
-                   ("ts", "ц"), ("yu", "ю"), ("ya", "я"), ("yo", "ё"), ("ju", "ю"), ("ja", "я"),
-                   ("ng", "ң"), ("gh", "ғ")]
-_LATIN_SINGLE = dict(zip("abvgdezijklmnoprstufhcyqwx", "абвгдезийклмнопрстуфхцықуx"))
+                   ("ts", "ц"), ("yu", "ю"), ("ya", "я"), ("yo", "ё"), ("iu", "ю"), ("ng", "ң"), ("gh", "ғ")]
+_LATIN_SINGLE = dict(zip("abvgdezijklmnoprstufhcyqwx", "абвгдезижклмнопрстуфхцықуx"))
 _LATIN_SINGLE.update({"x": "кс", "w": "у", "q": "қ"})
 
 # Common Kazakh inflectional endings (case, plural, possessive, verb forms), longest first.

@@ -135,6 +135,21 @@ def test_more_and_back_work_after_a_list_of_one(real_advisor) -> None:
     assert [s.id for s in answer.specialities] == [s.id for s in first.specialities]
 
 
+def test_a_number_past_the_list_says_how_many_there_are_and_back_is_not_the_first(real_advisor) -> None:
+    first, chat = real_advisor.converse("мне нравится работать с детьми")
+    answer, chat = real_advisor.converse("покажи другие", chat)
+    answer, chat = real_advisor.converse("не, давай обратно к первым", chat)
+    assert [s.id for s in answer.specialities] == [s.id for s in first.specialities]
+    answer, chat = real_advisor.converse(str(len(first.specialities) + 1), chat)
+    assert answer.answer.startswith(f"Специальностей в последнем списке: {len(first.specialities)}")
+
+
+def test_latin_typed_kazakh_about_computers_suggests_several_it_specialities(real_advisor) -> None:
+    answer = real_advisor.ask("men kompiuterdi jaqsy koremin")
+    groups = [spec.group.value for s in answer.specialities if (spec := real_advisor.kb.get(s.id))]
+    assert len(groups) >= 2 and set(groups) == {"it"}, answer.answer
+
+
 def test_a_short_message_naming_another_place_lists_that_places_colleges(real_advisor) -> None:
     answer, chat = real_advisor.converse("Тараздағы колледждер")
     answer, chat = real_advisor.converse("Павлодардағыларды да жазшы", chat)

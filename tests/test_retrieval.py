@@ -29,6 +29,7 @@ def test_stop_words_do_not_reach_bm25() -> None:
 def test_latin_typing_is_transliterated() -> None:
     assert latin_to_cyrillic("hochu na povara") == "хочу на повара"
     assert latin_to_cyrillic("men bagdarlamashy bolgym keledi") == "мен багдарламашы болгым келеди"
+    assert latin_to_cyrillic("kompiuterdi jaqsy koremin") == "компютерди жақсы коремин"  # Kazakh j, iu
 
 
 @pytest.fixture
