@@ -203,11 +203,10 @@ def dialogue_test_part(real_advisor) -> dict:
 def test_dialogue_test_part_keeps_the_thread_in_both_languages(dialogue_test_part: dict) -> None:
     groups = dialogue_test_part["groups"]
     assert groups["turns:ru"]["n"] >= 100 and groups["turns:kk"]["n"] >= 100
-    # The issue asks 0.90 of turns per language; the shipped advisor passes 0.729 (ru) and 0.761 (kk) of this
-    # part's turns (0.926 / 0.922 on the dev part). It was 0.754 / 0.769 before issue 17 grew the college lists
-    # (93 colleges added: big regions now list other colleges first) and wages became sourced group averages. The
-    # bar holds today's figure so that a further regression fails; the gap is in README and the issues' notes.
+    # The issue asks 0.90 of turns per language; the shipped advisor passes 0.763 (ru) and 0.846 (kk) of this
+    # part's turns (0.975 / 0.974 on the dev part it was tuned on). The bar sits just under today's figure so that
+    # a further regression fails; the gap is in README and the issues' notes.
     assert groups["turns:ru"]["pass"] >= TURN_BAR and groups["turns:kk"]["pass"] >= TURN_BAR, groups
 
 
-TURN_BAR = 0.72
+TURN_BAR = 0.75
