@@ -73,6 +73,14 @@ class Advisor:
     def kb(self) -> KnowledgeBase:
         return self._state.kb
 
+    @property
+    def intents(self) -> IntentModel:
+        return self._state.intents
+
+    @property
+    def fields(self) -> FieldModel | None:
+        return self._state.fields
+
     def replace(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel,
                 fields: FieldModel | None = None) -> None:
         """Answer from a new knowledge base, index and models; questions in flight finish on the old ones."""

@@ -46,16 +46,17 @@ def field_texts(examples: Sequence[Example], kb: KnowledgeBase) -> tuple[list[st
 class FieldModel:
     """P(group | message) for the groups of specialities in the knowledge base."""
 
-    def __init__(self, classifier: TextClassifier, settings: FieldSettings):
+    def __init__(self, classifier: TextClassifier, settings: FieldSettings, trained_on: str = ""):
         self._classifier = classifier
         self.settings = settings
+        self.trained_on = trained_on  # a key of what it learnt from, given by the caller (see app.wiring)
 
     @classmethod
     def train(cls, texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray,
-              settings: FieldSettings | None = None) -> FieldModel:
+              settings: FieldSettings | None = None, trained_on: str = "") -> FieldModel:
         """Fit on texts (from `field_texts`), their groups and their vectors."""
         settings = settings or FieldSettings()
-        return cls(TextClassifier.fit(texts, groups, vectors, settings.c, settings.dense_weight), settings)
+        return cls(TextClassifier.fit(texts, groups, vectors, settings.c, settings.dense_weight), settings, trained_on)
 
     def probabilities(self, text: str, vector: Sequence[float]) -> dict[str, float]:
         """Each group's probability for one message."""

@@ -105,14 +105,15 @@ class TextClassifier:
 class IntentModel:
     """The intents of messages, read with the thresholds chosen on dev; built by `train`."""
 
-    def __init__(self, classifier: TextClassifier, settings: IntentSettings):
+    def __init__(self, classifier: TextClassifier, settings: IntentSettings, trained_on: str = ""):
         self._classifier = classifier
         self.settings = settings
         self.labels = classifier.labels
+        self.trained_on = trained_on  # a key of what it learnt from, given by the caller (see app.wiring)
 
     @classmethod
     def train(cls, examples: Sequence[Example], vectors: np.ndarray,
-              settings: IntentSettings | None = None) -> IntentModel:
+              settings: IntentSettings | None = None, trained_on: str = "") -> IntentModel:
         """Fit on labelled examples and their vectors (one row each, in the same order)."""
         settings = settings or IntentSettings()
         if len(examples) != len(vectors):
@@ -126,7 +127,7 @@ class IntentModel:
                 weights.append(1.0 / len(example.labels))
         classifier = TextClassifier.fit(texts, labels, np.asarray(rows, dtype=np.float32), settings.c,
                                         settings.dense_weight, weights)
-        return cls(classifier, settings)
+        return cls(classifier, settings, trained_on)
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """One row of intent probabilities per text, columns in `labels` order."""

@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,6 +20,7 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from langchain_core.embeddings import Embeddings
 from aiohttp import web
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from advisor.advisor import Advisor
@@ -146,21 +147,38 @@ def question_vectors(settings: Settings, retriever: HybridRetriever, texts: list
                           settings.resolve(settings.intents.vector_cache), retriever.index.model)
 
 
-def build_intent_model(settings: Settings, retriever: HybridRetriever, corpus: Corpus | None = None) -> IntentModel:
-    """The intent model, trained on the corpus's train and dev parts (dev chose its settings; it ships with both)."""
+def training_key(settings: BaseModel, model: str, rows: Iterable[Sequence[str]]) -> str:
+    """What a model learns from, hashed: its settings, the embedding model and every (text, label) row."""
+    digest = hashlib.sha256(f"{model}\n{settings.model_dump_json()}\n".encode())
+    for row in rows:
+        digest.update(("\x1f".join(row) + "\x1e").encode())
+    return digest.hexdigest()
+
+
+def build_intent_model(settings: Settings, retriever: HybridRetriever, corpus: Corpus | None = None,
+                       previous: IntentModel | None = None) -> IntentModel:
+    """The intent model, trained on the corpus's train and dev parts (dev chose its settings; it ships with both);
+    `previous` is kept when it learnt from exactly the same (a /reload of the knowledge alone retrains nothing)."""
     corpus = corpus or build_corpus(settings)
     examples = corpus.examples("train") + corpus.examples("dev")
+    key = training_key(settings.intents, retriever.index.model, ((e.text, *e.labels) for e in examples))
+    if previous is not None and previous.trained_on == key:
+        return previous
     return IntentModel.train(examples, question_vectors(settings, retriever, [e.text for e in examples]),
-                             settings.intents)
+                             settings.intents, trained_on=key)
 
 
 def build_field_model(settings: Settings, kb: KnowledgeBase, retriever: HybridRetriever,
-                      corpus: Corpus | None = None) -> FieldModel:
+                      corpus: Corpus | None = None, previous: FieldModel | None = None) -> FieldModel:
     """Which field an interest message points to, trained on the corpus's labelled suggest messages (train and
-    dev, as the intent model) and the specialities' own names and keywords."""
+    dev, as the intent model) and the specialities' own names and keywords; `previous` is kept as above."""
     corpus = corpus or build_corpus(settings)
     texts, groups = field_texts(corpus.examples("train") + corpus.examples("dev"), kb)
-    return FieldModel.train(texts, groups, question_vectors(settings, retriever, texts), settings.fields)
+    key = training_key(settings.fields, retriever.index.model, zip(texts, groups))
+    if previous is not None and previous.trained_on == key:
+        return previous
+    return FieldModel.train(texts, groups, question_vectors(settings, retriever, texts), settings.fields,
+                            trained_on=key)
 
 
 def build_advisor(settings: Settings, home: IndexHome | None = None, startup: StartupLog | None = None) -> Advisor:
@@ -189,8 +207,9 @@ class _Parts:
 
 
 def _answering_parts(settings: Settings, home: IndexHome, progress: Progress | None = None,
-                     startup: StartupLog | None = None) -> _Parts:
-    """Knowledge and corpus validated first (a broken file changes nothing), then the index and the models."""
+                     startup: StartupLog | None = None, previous: Advisor | None = None) -> _Parts:
+    """Knowledge and corpus validated first (a broken file changes nothing), then the index and the models (the
+    `previous` advisor's models are kept when their training data did not change)."""
     startup = startup or StartupLog(enabled=False)
     with startup.stage("knowledge") as found:
         kb = build_knowledge(settings)
@@ -202,9 +221,10 @@ def _answering_parts(settings: Settings, home: IndexHome, progress: Progress | N
         found(f"{report}" if report else f"up to date, {index.count()} vectors")
     with startup.stage("intent model") as found:
         retriever = build_retriever(settings, kb, index)
-        intents = build_intent_model(settings, retriever, corpus)
+        intents = build_intent_model(settings, retriever, corpus, previous and previous.intents)
         found(f"{len(intents.labels)} intents learnt")
-    return _Parts(kb, retriever, intents, build_field_model(settings, kb, retriever, corpus), report)
+    fields = build_field_model(settings, kb, retriever, corpus, previous and previous.fields)
+    return _Parts(kb, retriever, intents, fields, report)
 
 
 def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
@@ -214,7 +234,7 @@ def reload_advisor(settings: Settings, advisor: Advisor, home: IndexHome,
     `home` is the one the advisor was built with, kept for the life of the process. Raises KnowledgeError
     (listing the problems) when the files do not validate.
     """
-    parts = _answering_parts(settings, home, progress)
+    parts = _answering_parts(settings, home, progress, previous=advisor)
     advisor.replace(*parts.advisor_args)
     return parts.report
 

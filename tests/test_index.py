@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -172,3 +173,27 @@ def test_reloads_keep_threads_and_open_files_flat(knowledge_dir: Path, tmp_path:
     home.close()
     with pytest.raises(IndexUnavailable, match="closed"):
         home.current()
+
+
+def test_a_reload_retrains_the_intent_model_only_when_its_examples_changed(knowledge_dir: Path, tmp_path: Path) -> None:
+    from app.config import load_settings
+    from app.wiring import build_advisor, build_home, reload_advisor
+
+    corpus = tmp_path / "intents"
+    shutil.copytree(ROOT / "knowledge" / "data" / "intents", corpus)
+    settings = load_settings(knowledge={"path": str(knowledge_dir)}, embeddings={"index_path": str(tmp_path / "index")},
+                             intents={"corpus_path": str(corpus)})
+    home = build_home(settings, FakeEmbeddings())
+    advisor = build_advisor(settings, home=home)
+    trained = advisor.intents
+    # An edit of the knowledge alone is answered at once: the model that learnt from the same corpus stays.
+    reload_advisor(settings, advisor, home)
+    edited_knowledge(knowledge_dir, "и сайты")
+    assert reload_advisor(settings, advisor, home).changed == 1 and advisor.intents is trained
+    novel = "жарайсың бот мықтысың нағыз көмекші"
+    with (corpus / "train" / "feedback.yaml").open("a", encoding="utf-8") as file:
+        for variant in (novel, "жарайсың бот", "мықтысың бот, нағыз көмекші екенсің"):
+            file.write(f"  - {{text: '{variant}', lang: kk}}\n")
+    reload_advisor(settings, advisor, home)
+    assert advisor.intents is not trained and advisor.predict(novel).intent == "feedback"
+    home.close()
