@@ -151,15 +151,17 @@ class Advisor:
         act = prediction.intent
         if act in SAFETY_RECORDS or risk_of(text):
             return None
-        picked = chosen_option(text, conv)
+        says_grade = bool(detect_grade(text) or bare_grade(text))  # «а после 9?» changes the grade
+        picked = "" if says_grade else chosen_option(text, conv)
+        number = option_number(text) if conv.suggested and not says_grade else None
         # «3», or «соңғысы ше» read by the model as another chat act: a number or an ordinal alone picks an option.
         # «обратно к первым» is back, not the first option.
-        if act == "pick_option" or (picked and (text.strip(" .!?#№").isdigit()
+        if act == "pick_option" or (number and (text.strip(" .!?#№").isdigit()
                                                 or act in CHAT_ACTS and act not in ("back", "more") and is_short(text))):
             conv.focus = picked or conv.focus
             if picked:
                 return self.about_speciality(picked, "info", lang, grade, city)
-            if conv.suggested and option_number(text):  # «3» after a list of two: say how many there are
+            if number:  # «3» or «а шестой есть?» after a list of two: say how many there are
                 return Answer(text, lang, "clarify", phrase("option_out_of_range", lang, n=len(conv.suggested)),
                               label="pick_option")
             return None
@@ -284,7 +286,8 @@ class Advisor:
     def more_suggestions(self, question: str, shown: list[str], lang: str | None = None, grade: int | None = None,
                          city: str | None = None) -> Answer:
         """The next specialities for a question, leaving out those already shown (the «ещё» button or message)."""
-        answer = self.ask(question, lang=lang, grade=grade, city=city, top_k=len(shown) + self.top_k)
+        answer = self.ask(question, lang=lang, grade=grade, city=city, top_k=len(shown) + self.top_k,
+                          overrides={"near_too": True})
         fresh = [s for s in answer.specialities if s.id not in shown][: self.top_k]
         if not fresh:
             return Answer(question=question, lang=answer.lang, intent="more", answer=phrase("no_more", answer.lang))

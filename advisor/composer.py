@@ -198,7 +198,7 @@ class Composer:
             hits += [h for h in found if h not in hits and self.q.field in self._groups(h.id)]
             # «men kompiuterdi jaqsy koremin» may find one IT speciality among the twelve: the field's nearest
             # others join it, scored below what the message found.
-            in_field = self.retriever.search(self.q.text, k=FIELD_PEERS,
+            in_field = self.retriever.search(self.q.text, k=self.top_k if self.q.near_too else FIELD_PEERS,
                                              filters=Filters(kinds=("speciality",), group=self.q.field))
             floor = min((h.score for h in hits), default=0.0)
             hits += [replace(h, score=min(h.score, floor)) for h in in_field if h.id not in {x.id for x in hits}]
@@ -207,8 +207,11 @@ class Composer:
                                             round(r.score, 4),
                                             reason(r, self.relevance, self.q.interests, self.q.lang, self.q.field))
                        for r in ranked]
-        # A suggestion only near in meaning is filler beside ones the message points to: dropped.
+        # A suggestion only near in meaning is filler beside ones the message points to: dropped, unless the person
+        # asked for more than those (each then says that it is only near in meaning).
         meaningful = [s for s in suggestions if s.why != phrase("why_meaning", self.q.lang)]
+        if self.q.near_too:
+            return meaningful + [s for s in suggestions if s not in meaningful]
         return meaningful or suggestions
 
     def _groups(self, record_id: str) -> set[str]:

@@ -22,16 +22,19 @@ from knowledge.text import tokens
 EXPIRES_SECONDS = 24 * 3600  # a day of silence starts a new conversation
 SHORT_WORDS = 6  # an elliptic follow-up («а сколько учиться?») is short; a longer message names its own subject
 
-# Ordinals and numerals by their folded beginnings (Kazakh letters as Russian ones, Latin typing transliterated).
-ORDINALS = {"перв": 1, "втор": 2, "трет": 3, "четв": 4, "пят": 5, "бирин": 1, "екин": 2, "ушин": 3, "тортин": 4,
-            "бесин": 5}
-LAST = ("последн", "сонгы", "сонгысы", "акыргы")
+# Ordinals by their folded beginnings (Kazakh letters as Russian ones, Latin typing transliterated): «пятый»,
+# not the mark «пятёрка»; «басындағысы» (the one at the top) is the first.
+ORDINALS = {"перв": 1, "втор": 2, "трет": 3, "четверт": 4, "пяты": 5, "пята": 5, "пято": 5, "пяту": 5, "шест": 6,
+            "седьм": 7, "восьм": 8, "девят": 9, "десят": 10, "бирин": 1, "екин": 2, "ушин": 3, "тортин": 4,
+            "бесин": 5, "алтынш": 6, "жетинш": 7, "сегизинш": 8, "тогызынш": 9, "онынш": 10, "басындагы": 1}
+LAST = ("последн", "сонгы", "акыргы", "аягындагы")
 # «там», «туда», «онда», «сол жерде»: the focused college, else the colleges of the focused speciality.
 THERE = re.compile(r"(?<!\w)(там|туда|тамошн|в нем|у них|в этом колледже|онда|сонда|сол жерде|сол жакта|"
                    r"сол колледж|ол колледж|оларда|олардын|оларга|соларда)(?!\w)")
-# «это», «он», «бұл», «ол»: the focused speciality.
-IT = re.compile(r"(?<!\w)(это|этому|этого|этой|эта|она|оно|ее|его|нее|него|бул|осы|ол|оны|соны|муны|мунын|"
-                r"онын|буган|осыган)(?!\w)")
+# «это», «с ней», «бұл», «оған»: the focused speciality. Every case of the pronouns but «им» (the «им.» of college
+# names) and «он» (ten in Kazakh).
+IT = re.compile(r"(?<!\w)(это|этому|этого|этой|эта|она|оно|ее|его|нее|него|неи|нею|ним|нем|ему|нему|еи|ею|"
+                r"бул|осы|ол|оны|соны|муны|мунын|онын|буган|осыган|оган|одан|онымен|будан|мунымен)(?!\w)")
 # «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one.
 ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\b(ше|ше ендi|ше енди)$")
 CLEARLY_KAZAKH = re.compile(r"[әғқңөұүһі]|\b(ше|ма|ме|бе|па|пе|қайда|кайда|неше|канша|қанша|рахмет|иә|жоқ)\b")

@@ -166,10 +166,16 @@ class Writer:
         return Section("\n".join(lines), {c.id: 0.0 for c in shown}, shown)
 
     def college_card(self, college: College) -> Section:
-        """One college: where it is, what the source says it teaches, its dormitory when a source says."""
-        details = ", ".join(part for part in (college.city or college.region, college.address, college.website, college.phone)
-                            if part)
+        """One college: where it is, whether state or private and its languages, what the source says it teaches,
+        its dormitory when a source says."""
+        details = ", ".join(part for part in (college.city or college.region, college.address, college.website,
+                                              college.phone) if part)
         lines = [f"{college.name} — {details}"]
+        if college.ownership:
+            lines.append(phrase(f"college_{college.ownership}", self.lang))
+        if college.languages:
+            languages = ", ".join(phrase(f"language_{code}", self.lang) for code in college.languages)
+            lines.append(phrase("college_languages", self.lang, value=languages))
         taught = [self.spec_name(sid) for sid in college.specialities if sid not in college.licence_return_listed
                   and isinstance(self.kb.get(sid), Speciality)]
         taught += college.specialities_text

@@ -56,6 +56,7 @@ class Question:
     colleges: tuple[str, ...] = ()  # college ids a chat points at with «там» / «онда»
     field_boosts: dict[str, float] = field(default_factory=dict, hash=False)  # per speciality group, from FieldModel
     field: str = ""  # the speciality group the message surely points to, from FieldModel
+    near_too: bool = False  # «ещё» asked past what the message points to: suggestions near in meaning are kept too
 
     def asks(self, intent: str) -> bool:
         """True when the message asks this, first or besides."""

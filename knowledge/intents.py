@@ -17,11 +17,13 @@ from typing import Any
 
 import yaml
 
+from knowledge.schema import Group
 from knowledge.text import KAZAKH_LETTERS
 
 # The C parser when PyYAML has it: the corpus is thousands of lines, read at every start and reload.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+GROUPS = tuple(group.value for group in Group)  # what a suggest example's `field` may name
 # Every intent the advisor tells apart. Order is the order reports list them in.
 LABELS: tuple[str, ...] = (
     "suggest", "speciality_info", "speciality_compare", "speciality_code", "speciality_length",
@@ -139,8 +141,9 @@ def _parse_example(raw: Any, label: str) -> tuple[Example | None, str]:
     if "grade" in slots and slots["grade"] not in (9, 11):
         return None, "slot `grade` must be 9 or 11"
     wanted_field = raw.get("field") or ""
-    if not isinstance(wanted_field, str) or (wanted_field and label != "suggest"):
-        return None, "`field` is a speciality group, given only on suggest examples"
+    if not isinstance(wanted_field, str) or (wanted_field and label != "suggest") or \
+            (wanted_field and wanted_field not in GROUPS):
+        return None, f"`field` is a speciality group ({', '.join(GROUPS)}), given only on suggest examples"
     return Example(raw["text"].strip(), raw["lang"], label, tuple(also), dict(slots), wanted_field), ""
 
 

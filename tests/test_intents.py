@@ -42,6 +42,8 @@ def test_a_broken_corpus_file_is_reported_with_its_file_and_example(tmp_path: Pa
     (folder / "train" / "greeting.yaml").write_text(
         "label: greeting\nexamples:\n  - {text: привет, lang: ru}\n  - {text: '', lang: ru}\n  - {text: hi, lang: en}\n",
         encoding="utf-8")
+    with (folder / "train" / "suggest.yaml").open("a", encoding="utf-8") as file:
+        file.write("  - {field: cooking, lang: ru, text: люблю готовить}\n")  # «food» is the group's name
     (folder / "dev" / "thanks.yaml").write_text("label: thanks\nexamples: [unclosed", encoding="utf-8")
     corpus = load_corpus(folder)
     assert not corpus.ok
@@ -49,6 +51,7 @@ def test_a_broken_corpus_file_is_reported_with_its_file_and_example(tmp_path: Pa
     assert "train/greeting.yaml, example 2: needs a non-empty `text`" in text
     assert "train/greeting.yaml, example 3: `lang` must be one of ru, kk" in text
     assert "dev/thanks.yaml: not valid YAML" in text
+    assert "`field` is a speciality group (" in text and "food" in text
 
 
 def _train(examples) -> IntentModel:
