@@ -168,8 +168,10 @@ class Advisor:
         # «а чему там учат?», «онда шаштараз бар ма», «а адрес у них какой?» ask about the college(s) in focus;
         # «какие документы туда нести?» asks a topic of its own about them; an unsure reading («на повара там
         # можно?» as demand at 0.22) yields to the reference.
-        there = refers_to_place(text) and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
-                                           or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
+        # «где он находится?» with one college in focus asks where that college is.
+        pointed = refers_to_place(text) or bool(conv.college) and act == "colleges" and refers_to_thing(text)
+        there = pointed and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
+                             or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
         if there and (conv.college or conv.colleges) and (named := self._named_speciality(text)):
             conv.focus = named  # «а на парикмахера у них?»: that college, or the listed place, and that speciality
             if conv.college:

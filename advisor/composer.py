@@ -202,7 +202,9 @@ class Composer:
                                              filters=Filters(kinds=("speciality",), group=self.q.field))
             floor = min((h.score for h in hits), default=0.0)
             hits += [replace(h, score=min(h.score, floor)) for h in in_field if h.id not in {x.id for x in hits}]
-        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, self._region)
+        named = frozenset(h.id for h in hits if self.relevance.names_exactly(h))
+        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, self._region,
+                                   named)
         suggestions = [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
                                             round(r.score, 4),
                                             reason(r, self.relevance, self.q.interests, self.q.lang, self.q.field))

@@ -31,10 +31,11 @@ LAST = ("последн", "сонгы", "акыргы", "аягындагы")
 # «там», «туда», «онда», «сол жерде»: the focused college, else the colleges of the focused speciality.
 THERE = re.compile(r"(?<!\w)(там|туда|тамошн|в нем|у них|в этом колледже|онда|сонда|сол жерде|сол жакта|"
                    r"сол колледж|ол колледж|оларда|олардын|оларга|соларда)(?!\w)")
-# «это», «с ней», «бұл», «оған»: the focused speciality. Every case of the pronouns but «им» (the «им.» of college
-# names) and «он» (ten in Kazakh).
-IT = re.compile(r"(?<!\w)(это|этому|этого|этой|эта|она|оно|ее|его|нее|него|неи|нею|ним|нем|ему|нему|еи|ею|"
-                r"бул|осы|ол|оны|соны|муны|мунын|онын|буган|осыган|оган|одан|онымен|будан|мунымен)(?!\w)")
+# «это», «с ней», «бұл», «оған»: the speciality (or, asked where it is, the college) in focus. Every case of the
+# pronouns but «им» (the «им.» of college names); «он» unless a Kazakh number follows («он бір»: eleven).
+IT = re.compile(r"(?<!\w)(это|этому|этого|этой|эта|он(?!\s+(?:бир|еки|уш|торт|бес|алты|жети|сегиз|тогыз))|она|оно|"
+                r"ее|его|нее|него|неи|нею|ним|нем|ему|нему|еи|ею|бул|осы|ол|оны|соны|муны|мунын|онын|буган|"
+                r"осыган|оган|одан|онымен|будан|мунымен)(?!\w)")
 # «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one.
 ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\b(ше|ше ендi|ше енди)$")
 CLEARLY_KAZAKH = re.compile(r"[әғқңөұүһі]|\b(ше|ма|ме|бе|па|пе|қайда|кайда|неше|канша|қанша|рахмет|иә|жоқ)\b")
