@@ -202,9 +202,7 @@ class Composer:
                                              filters=Filters(kinds=("speciality",), group=self.q.field))
             floor = min((h.score for h in hits), default=0.0)
             hits += [replace(h, score=min(h.score, floor)) for h in in_field if h.id not in {x.id for x in hits}]
-        named = frozenset(h.id for h in hits if self.relevance.names_exactly(h))
-        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, self._region,
-                                   named)
+        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, self._region)
         suggestions = [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
                                             round(r.score, 4),
                                             reason(r, self.relevance, self.q.interests, self.q.lang, self.q.field))
@@ -474,4 +472,5 @@ class Composer:
                 answered: bool = True) -> Answer:
         if answered and self.extra:  # the second question's answer right after the first one's, before any lists
             sections = [sections[0], *(self._blank_line(s) for s in self.extra), *sections[1:]]
-        return self.write.answer(self.q.text, intent, sections, specialities, answered)
+        closing = self.write.helplines_note() if self.q.worried else None
+        return self.write.answer(self.q.text, intent, sections, specialities, answered, closing)

@@ -46,6 +46,7 @@ class IntentSettings(BaseModel):
     threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure: a named slot may settle it
     clarify_below: float = Field(0.2, ge=0, le=1)  # below it, with no slot to settle, the bot asks which of two
     also_threshold: float = Field(0.25, ge=0, le=1)  # a second intent at least this probable is answered too
+    worry: float = Field(0.1, ge=0, le=1)  # P(crisis) from which an answer to another intent ends with the helplines
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Prediction:
     ranked: tuple[tuple[str, float], ...] = ()  # the best few intents with their probabilities
     sure: bool = True
     guess: bool = False  # too unsure to answer: better to ask which of the two best it is
+    worried: bool = False  # not read as a crisis, yet crisis is probable enough that the answer ends with the helplines
 
 
 def letters(text: str) -> str:
@@ -146,8 +148,10 @@ class IntentModel:
         # the question: the answer comes from the knowledge base only, so it can reveal nothing.
         also = tuple(label for label, p in ranked[1:2] if p >= self.settings.also_threshold
                      and (best in COMBINABLE or best == "injection") and label in COMBINABLE)
+        worry = float(row[self.labels.index("crisis")]) if "crisis" in self.labels else 0.0
         return Prediction(best, confidence, also, ranked, sure=confidence >= self.settings.threshold,
-                          guess=confidence < self.settings.clarify_below)
+                          guess=confidence < self.settings.clarify_below,
+                          worried=best != "crisis" and worry >= self.settings.worry)
 
 
 def _features(grams: sparse.spmatrix, vectors: np.ndarray, dense_weight: float) -> sparse.csr_matrix:

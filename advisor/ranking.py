@@ -78,14 +78,11 @@ class RankedSpeciality:
 
 
 def rank_specialities(kb: KnowledgeBase, hits: list[Hit], interests: tuple[str, ...], top_k: int,
-                      field_boosts: dict[str, float] | None = None, region: str = "",
-                      named: frozenset[str] = frozenset()) -> list[RankedSpeciality]:
+                      field_boosts: dict[str, float] | None = None, region: str = "") -> list[RankedSpeciality]:
     """Specialities from speciality and profession hits, best first; the field the message points to (learned,
-    advisor/fields.py), the profile's interests and sourced demand in the region tip close ones. What the message
-    names (`named` hit ids) gets the strongest field boost: the field model's guess never outranks the name."""
+    advisor/fields.py), the profile's interests and sourced demand in the region tip close ones."""
     scores: dict[str, float] = {}
     professions: dict[str, Profession] = {}
-    named_specs: set[str] = set()
     for hit in hits:
         record = kb.get(hit.id)
         if isinstance(record, Speciality) and hit.score > scores.get(record.id, 0):
@@ -96,17 +93,13 @@ def rank_specialities(kb: KnowledgeBase, hits: list[Hit], interests: tuple[str, 
                 if score > scores.get(sid, 0):
                     scores[sid] = score
                     professions[sid] = record
-        if hit.id in named:
-            named_specs.update(record.specialities if isinstance(record, Profession) else [hit.id])
     specs = {sid: spec for sid in scores if isinstance(spec := kb.get(sid), Speciality)}
     if not specs:
         return []
     best = max(scores[sid] for sid in specs)
     kept = [sid for sid in specs if scores[sid] >= best * KEEP_ABOVE_BEST]  # fillers go before any tipping
-    boosts = field_boosts or {}
-    strongest = max(boosts.values(), default=1.0)
     for sid in kept:
-        scores[sid] *= strongest if sid in named_specs else boosts.get(specs[sid].group.value, 1.0)
+        scores[sid] *= (field_boosts or {}).get(specs[sid].group.value, 1.0)
         if set(interests) & set(specs[sid].interests):
             scores[sid] *= PROFILE_INTEREST_BOOST
     demand = {sid: fact for sid in kept if region and (fact := regional_demand(kb, region, specs[sid]))}

@@ -5,6 +5,7 @@ Nothing here searches: the composer decides what to say, these functions say it 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, Sourc
 from advisor.colleges import best_first, near, teaching
 from advisor.phrases import phrase
 from advisor.places import Place
-from advisor.render import citation, first_sentence, fit_message, in_language, study_length
+from advisor.render import BODY_CHARS, citation, first_sentence, fit_message, in_language, study_length
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
 
@@ -21,6 +22,7 @@ FEW_COLLEGES = 3  # fewer colleges than this in a place: the answer says the bas
 MAX_COLLEGES_SHOWN = 6
 MAX_SOURCES_SHOWN = 3
 ALWAYS_FREE = ("free-first-qualification", "state-order")
+HELPLINES = "crisis-helplines"  # the sourced record a worried answer's close is taken from
 
 
 @dataclass
@@ -247,18 +249,33 @@ class Writer:
         """«(2025 data: check with the college)» after a figure that changes every year."""
         return f" ({phrase('yearly', self.lang, year=record.as_of)})" if record.changes_yearly else ""
 
+    def helplines_note(self) -> Section | None:
+        """The close of an answer to a message that may hide a crisis: the first two sentences of the sourced
+        helplines record; None when the record is gone (numbers are never made up)."""
+        record = self.kb.get(HELPLINES)
+        if not isinstance(record, Faq):
+            return None
+        sentences = re.split(r"(?<=[.!?])\s+", in_language(self.lang, record.answer_ru, record.answer_kk).strip())
+        told = " ".join(sentences[:2])
+        return Section(f"{phrase('worry_opening', self.lang)} {told[:1].lower()}{told[1:]}", {record.id: 0.5})
+
     # --- the answer ---------------------------------------------------------------------------
     def answer(self, question: str, intent: str, sections: list[Section],
-               specialities: list[SpecialitySuggestion] | None = None, answered: bool = True) -> Answer:
-        """The answer from its sections: the text fitted to one screen, then the sources it cites."""
+               specialities: list[SpecialitySuggestion] | None = None, answered: bool = True,
+               closing: Section | None = None) -> Answer:
+        """The answer from its sections: the text fitted to one screen, then `closing` (kept whole), then the
+        sources it cites."""
         whole = join(*sections)
+        text = fit_message(whole.text, BODY_CHARS - len(closing.text) - 2 if closing else BODY_CHARS)
+        if closing:
+            whole = join(whole, closing, separator="")
+            text += f"\n\n{closing.text}"
         # Colleges answers cite the colleges first: they are what was asked for.
         college_ids = {c.id for c in whole.colleges}
         order = sorted(whole.cited, key=lambda rid: 0 if intent == "colleges" and rid in college_ids else 1)
         records = [record for rid in order if (record := self.kb.get(rid))]
         sources = [source_ref(record, whole.cited[record.id]) for record in records]
-        text = fit_message(whole.text)
-        if sources and answered:
+        if sources and (answered or closing):
             shown = list(dict.fromkeys(citation(record, self.lang) for record in records))[:MAX_SOURCES_SHOWN]
             text += f"\n\n{phrase('sources', self.lang)}: " + "; ".join(shown)
         return Answer(

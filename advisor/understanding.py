@@ -57,6 +57,7 @@ class Question:
     field_boosts: dict[str, float] = field(default_factory=dict, hash=False)  # per speciality group, from FieldModel
     field: str = ""  # the speciality group the message surely points to, from FieldModel
     near_too: bool = False  # «ещё» asked past what the message points to: suggestions near in meaning are kept too
+    worried: bool = False  # the message may hide a crisis (see Prediction.worried): the answer ends with the helplines
 
     def asks(self, intent: str) -> bool:
         """True when the message asks this, first or besides."""
@@ -114,6 +115,7 @@ def understand(text: str, detector: LanguageDetector, prediction: Prediction, la
         interests=interests,
         also=() if prediction.intent == "injection" else prediction.also,
         alternatives=tuple(label for label, _ in prediction.ranked[:2]),
+        worried=prediction.worried,
     )
 
 

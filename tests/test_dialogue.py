@@ -141,7 +141,7 @@ def test_a_number_past_the_list_says_how_many_there_are_and_back_is_not_the_firs
     answer, chat = real_advisor.converse("не, давай обратно к первым", chat)
     assert [s.id for s in answer.specialities] == [s.id for s in first.specialities]
     answer, chat = real_advisor.converse(str(len(first.specialities) + 1), chat)
-    assert answer.answer.startswith(f"Специальностей в последнем списке: {len(first.specialities)}")
+    assert answer.answer.startswith(f"В последнем списке всего {len(first.specialities)}, такого номера нет")
 
 
 def test_latin_typed_kazakh_about_computers_suggests_several_it_specialities(real_advisor) -> None:

@@ -82,6 +82,20 @@ def test_training_is_deterministic() -> None:
     assert np.array_equal(first.probabilities(texts, vectors), second.probabilities(texts, vectors))
 
 
+def test_a_probable_crisis_read_as_something_else_is_marked_worried() -> None:
+    model = _train(read_split(CORPUS / "dev")[0])
+
+    def read(**probabilities: float):
+        row = np.zeros(len(model.labels))
+        for label, p in probabilities.items():
+            row[model.labels.index(label)] = p
+        return model.read(row)
+
+    assert read(suggest=0.8, crisis=0.15).worried  # answered as a suggestion, ending with the helplines
+    assert not read(suggest=0.95, crisis=0.05).worried
+    assert not read(crisis=0.6, suggest=0.4).worried  # a crisis is answered as one, not with a note
+
+
 def test_a_message_asking_two_things_gets_both_answers(real_advisor) -> None:
     # «… and is there a stipend?»: the second intent is kept when it is probable enough, and answered below.
     answer = real_advisor.ask("сколько лет учиться на повара и платят ли стипендию")
@@ -119,12 +133,11 @@ def test_held_out_messages_are_understood_in_every_language(held_out_figures: di
 
 def test_held_out_crisis_off_topic_and_injection_are_caught(held_out_figures: dict) -> None:
     test = held_out_figures["test"]
-    # The issue asks for crisis recall 0.98 and precision 0.95; the shipped model catches 58 of the 60 held-out
-    # crisis messages (0.967) at precision 0.935. The bars hold today's figures so that a regression fails; the
-    # gap is in README and the issue's note.
-    assert test["crisis"]["recall"] >= 0.96 and test["crisis"]["precision"] >= 0.93, test["crisis"]
-    # The issue asks 0.95 for off-topic; after the interest-talk examples were added (which cut crisis and
-    # off-topic false alarms on real suggestions), the shipped model holds 0.917 (55 of 60). Gap noted in README.
+    # The issue asks for crisis recall 0.98 and precision 0.95; the shipped model catches 57 of the 60 held-out
+    # crisis messages (0.950; 58 before 1,487 more messages of all kinds) at precision 0.950 (0.935 before). The
+    # bars hold today's figures so that a regression fails; the gap is in README and the issue's note.
+    assert test["crisis"]["recall"] >= 0.95 and test["crisis"]["precision"] >= 0.93, test["crisis"]
+    # The issue asks 0.95 for off-topic; the shipped model holds 0.933 (56 of 60). Gap noted in README.
     assert test["offtopic"]["recall"] >= 0.9 and test["injection"]["recall"] >= 0.95
 
 
