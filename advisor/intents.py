@@ -43,6 +43,7 @@ class IntentSettings(BaseModel):
     vector_cache: Path = Path("var/cache")  # where the corpus's vectors are kept between starts, per embedding model
     dense_weight: float = Field(1.5, ge=0)  # scale of the e5 vector against the n-gram features
     c: float = Field(100.0, gt=0)  # inverse regularisation of the logistic regression
+    min_df: int = Field(5, ge=1)  # n-grams in fewer messages than this are left out: fewer features, faster training
     threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure: a named slot may settle it
     clarify_below: float = Field(0.2, ge=0, le=1)  # below it, with no slot to settle, the bot asks which of two
     also_threshold: float = Field(0.25, ge=0, le=1)  # a second intent at least this probable is answered too
@@ -82,11 +83,12 @@ class TextClassifier:
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, c: float, dense_weight: float,
-            weights: Sequence[float] | None = None) -> TextClassifier:
-        """Fit on texts, their labels and their vectors (one row each, in the same order)."""
+            weights: Sequence[float] | None = None, min_df: int = 2) -> TextClassifier:
+        """Fit on texts, their labels and their vectors (one row each, in the same order); n-grams seen in fewer
+        than `min_df` texts are left out."""
         if not len(texts) == len(labels) == len(vectors):
             raise ValueError(f"{len(texts)} texts, {len(labels)} labels and {len(vectors)} vectors")
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True,
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=min_df, sublinear_tf=True,
                                      dtype=np.float32)
         grams = vectorizer.fit_transform([letters(t) for t in texts])
         classifier = LogisticRegression(C=c, max_iter=3000)
@@ -128,7 +130,7 @@ class IntentModel:
                 labels.append(label)
                 weights.append(1.0 / len(example.labels))
         classifier = TextClassifier.fit(texts, labels, np.asarray(rows, dtype=np.float32), settings.c,
-                                        settings.dense_weight, weights)
+                                        settings.dense_weight, weights, settings.min_df)
         return cls(classifier, settings, trained_on)
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:

@@ -168,6 +168,6 @@ def test_interest_messages_of_the_test_part_get_a_first_suggestion_from_their_fi
 
     figures = first_suggestion_fields(groups, load_test_part(TEST_PART))
     assert figures["ru"]["n"] >= 80 and figures["kk"]["n"] >= 80
-    # The issue asks 0.90 in each language; the shipped advisor holds 0.933 (ru) and 0.914 (kk).
+    # The issue asks 0.90 in each language; the shipped advisor holds 0.904 (ru) and 0.943 (kk).
     assert figures["ru"]["first_in_field"] >= 0.90 and figures["kk"]["first_in_field"] >= 0.90, figures
 
