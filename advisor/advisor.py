@@ -168,8 +168,10 @@ class Advisor:
         # «а чему там учат?», «онда шаштараз бар ма», «а адрес у них какой?» ask about the college(s) in focus;
         # «какие документы туда нести?» asks a topic of its own about them; an unsure reading («на повара там
         # можно?» as demand at 0.22) yields to the reference.
-        # «где он находится?» with one college in focus asks where that college is.
-        pointed = refers_to_place(text) or bool(conv.college) and act == "colleges" and refers_to_thing(text)
+        # «где он находится?», «он гос или частный?» with colleges in focus ask about them; «а где его учат в
+        # Астане?» asks about the speciality in focus.
+        pointed = refers_to_place(text) or bool(conv.college or conv.colleges) and act == "colleges" \
+            and refers_to_thing(text) and find_place(text) is None
         there = pointed and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
                              or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
         if there and (conv.college or conv.colleges) and (named := self._named_speciality(text)):
@@ -179,6 +181,8 @@ class Advisor:
             return self.about_speciality(named, "colleges", lang, grade, city)
         if conv.college and there:
             return self.about_college(conv.college, lang)
+        if there and act in ("colleges", "speciality_info") and len(conv.colleges) > 1:
+            return self.about_colleges(conv.colleges, lang)  # «а чему у них учат?» after a list of colleges
         if act == "more" and conv.listing:
             return self._more(conv, lang, grade, city)
         if act == "back" and conv.listing:
@@ -337,6 +341,15 @@ class Advisor:
             return None
         question = Question(text=college.name, lang=lang, intent="colleges")
         return Composer(state.kb, state.retriever, question, self.top_k).college(college)
+
+    def about_colleges(self, college_ids: list[str], lang: str = "ru") -> Answer | None:
+        """The cards of a few colleges (the ones a chat just listed); None when none is known."""
+        state = self._state
+        colleges = [c for cid in college_ids if isinstance(c := state.kb.get(cid), College)]
+        if not colleges:
+            return None
+        question = Question(text=colleges[0].name, lang=lang, intent="colleges")
+        return Composer(state.kb, state.retriever, question, self.top_k).colleges_cards(colleges)
 
     def college_and_speciality(self, college_id: str, speciality_id: str, lang: str = "ru") -> Answer | None:
         """Whether one college teaches one speciality, and where it is taught near it; None for unknown ids."""

@@ -148,6 +148,10 @@ class Composer:
         """One college's card: where it is and what it teaches."""
         return self._answer("colleges", [self.write.college_card(college)])
 
+    def colleges_cards(self, colleges: list[College]) -> Answer:
+        """The cards of the few colleges a chat talks about."""
+        return self._answer("colleges", [self.write.college_cards(colleges)])
+
     def college_and_speciality(self, college: College, spec: Speciality) -> Answer:
         """«а на парикмахера у них?»: whether the college in focus teaches it, then where it is taught nearby."""
         names = {"college": college.name, "what": self.write.spec_name(spec.id)}

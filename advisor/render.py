@@ -10,7 +10,8 @@ import re
 from advisor.phrases import phrase
 from knowledge.schema import KnowledgeRecord, Speciality
 
-BODY_CHARS = 900  # the answer itself, leaving room for the sources line within one 1,200-character screen
+SCREEN_CHARS = 1200  # one message on a phone screen
+BODY_CHARS = 900  # the answer itself, leaving room for the sources line within one screen
 CITATION_CHARS = 110
 URL = re.compile(r"https?://(?:www\.)?(?P<host>[^/\s?#]+)[^\s;]*")
 LONG_REMARK = re.compile(r"\s*\([^()]{35,}\)|\s*«[^«»]{40,}»")  # remarks and long titles: the number says it

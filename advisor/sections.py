@@ -13,7 +13,7 @@ from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, Sourc
 from advisor.colleges import best_first, near, teaching
 from advisor.phrases import phrase
 from advisor.places import Place
-from advisor.render import BODY_CHARS, citation, first_sentence, fit_message, in_language, study_length
+from advisor.render import BODY_CHARS, SCREEN_CHARS, citation, first_sentence, fit_message, in_language, study_length
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
 
@@ -167,9 +167,14 @@ class Writer:
             lines.append(phrase("ask_place", self.lang))
         return Section("\n".join(lines), {c.id: 0.0 for c in shown}, shown)
 
-    def college_card(self, college: College) -> Section:
-        """One college: where it is, whether state or private and its languages, what the source says it teaches,
-        its dormitory when a source says."""
+    def college_cards(self, colleges: list[College]) -> Section:
+        """A few colleges talked about together («а чему у них учат?»), each card shorter."""
+        return join(*(self.college_card(c, most_taught=MAX_TAUGHT_SHOWN // 3) for c in colleges[:FEW_COLLEGES]),
+                    separator="\n\n")
+
+    def college_card(self, college: College, most_taught: int = MAX_TAUGHT_SHOWN) -> Section:
+        """One college: where it is, whether state or private and its languages, what the source says it teaches
+        (`most_taught` named, the rest counted), its dormitory when a source says."""
         details = ", ".join(part for part in (college.city or college.region, college.address, college.website,
                                               college.phone) if part)
         lines = [f"{college.name} — {details}"]
@@ -182,8 +187,8 @@ class Writer:
                   and isinstance(self.kb.get(sid), Speciality)]
         taught += college.specialities_text
         if taught:
-            shown = ", ".join(taught[:MAX_TAUGHT_SHOWN])
-            more = phrase("and_more", self.lang, n=len(taught) - MAX_TAUGHT_SHOWN) if len(taught) > MAX_TAUGHT_SHOWN else ""
+            shown = ", ".join(taught[:most_taught])
+            more = phrase("and_more", self.lang, n=len(taught) - most_taught) if len(taught) > most_taught else ""
             lines.append(phrase("college_teaches", self.lang, value=shown + more))
         else:
             lines.append(phrase("college_teaches_unknown", self.lang))
@@ -263,21 +268,22 @@ class Writer:
     def answer(self, question: str, intent: str, sections: list[Section],
                specialities: list[SpecialitySuggestion] | None = None, answered: bool = True,
                closing: Section | None = None) -> Answer:
-        """The answer from its sections: the text fitted to one screen, then `closing` (kept whole), then the
-        sources it cites."""
-        whole = join(*sections)
-        text = fit_message(whole.text, BODY_CHARS - len(closing.text) - 2 if closing else BODY_CHARS)
-        if closing:
-            whole = join(whole, closing, separator="")
-            text += f"\n\n{closing.text}"
+        """The answer from its sections: the text fitted to one screen with `closing` (kept whole) and the line of
+        the sources it cites."""
+        body = join(*sections)
+        whole = join(body, closing, separator="") if closing else body
         # Colleges answers cite the colleges first: they are what was asked for.
         college_ids = {c.id for c in whole.colleges}
         order = sorted(whole.cited, key=lambda rid: 0 if intent == "colleges" and rid in college_ids else 1)
         records = [record for rid in order if (record := self.kb.get(rid))]
         sources = [source_ref(record, whole.cited[record.id]) for record in records]
+        sources_line = ""
         if sources and (answered or closing):
             shown = list(dict.fromkeys(citation(record, self.lang) for record in records))[:MAX_SOURCES_SHOWN]
-            text += f"\n\n{phrase('sources', self.lang)}: " + "; ".join(shown)
+            sources_line = f"\n\n{phrase('sources', self.lang)}: " + "; ".join(shown)
+        closing_text = f"\n\n{closing.text}" if closing else ""
+        room = min(BODY_CHARS, SCREEN_CHARS - len(sources_line)) - len(closing_text)  # long citations cost body
+        text = fit_message(body.text, room) + closing_text + sources_line
         return Answer(
             question=question, lang=self.lang, intent=intent, answer=text, specialities=specialities or [],
             colleges=[CollegeSuggestion(c.id, c.name, c.city, c.region, c.specialities) for c in whole.colleges],

@@ -210,3 +210,13 @@ def test_dialogue_test_part_keeps_the_thread_in_both_languages(dialogue_test_par
 
 
 TURN_BAR = 0.75
+
+
+def test_a_question_about_the_colleges_just_listed_shows_their_cards(real_advisor) -> None:
+    listed, chat = real_advisor.converse("где можно учиться в караганде")
+    answer, chat = real_advisor.converse("а чему там учат?", chat)
+    assert len(listed.colleges) > 1 and "Специальности по данным источника" in answer.answer, answer.answer
+    assert {c.id for c in answer.colleges} <= {c.id for c in listed.colleges} and len(answer.answer) <= 1200
+    listed, chat = real_advisor.converse("в астане есть колледж транспорта и коммуникации?")
+    answer, chat = real_advisor.converse("он гос или частный", chat)
+    assert "Государственный колледж" in answer.answer, answer.answer
