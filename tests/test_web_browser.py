@@ -90,13 +90,25 @@ def browser() -> Iterator:
 
 def click_and_wait(browser, element_id: str) -> None:
     """Press a form's button and wait for the next page: reading before it loads would see the old one."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, element_id).click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
+
+    def replaced(_) -> bool:
+        try:
+            page.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:  # Chromium may say so in other words when the old page goes mid-check
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+
+    WebDriverWait(browser, 60).until(replaced)
 
 
 def shot(browser, name: str) -> None:
