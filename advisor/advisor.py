@@ -26,7 +26,7 @@ from advisor.phrases import phrase
 from advisor.places import find_place
 from advisor.ranking import Relevance
 from advisor.render import citation
-from advisor.safety import folded_text, risk_of
+from advisor.safety import SAFETY_RECORDS, folded_text, risk_of
 from advisor.sections import source_ref
 from advisor.understanding import Question, bare_grade, detect_grade, detect_tags, understand
 from embeddings.retriever import Filters, HybridRetriever
@@ -419,7 +419,6 @@ FOCUS_INTENTS = {"speciality_info": "info", "speciality_code": "info", "speciali
 CHAT_ACTS = frozenset({"greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "back", "change_detail",
                        "feedback"})
 SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answer may list suggested specialities
-SAFETY_RECORDS = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
 
 
 def names_a_speciality(answer: Answer) -> bool:

@@ -18,7 +18,7 @@ from advisor.labour import (DEMAND_TOPICS, GROUPS_OF_FIELD, MOST_FACTS, facts_ab
 from advisor.phrases import TOPICS, phrase
 from advisor.ranking import Relevance, rank_specialities
 from advisor.reasons import reason
-from advisor.safety import folded_text
+from advisor.safety import SAFETY_RECORDS, folded_text
 from advisor.sections import Section, Writer, join
 from advisor.understanding import Question
 from embeddings.retriever import Filters, Hit, HybridRetriever
@@ -59,7 +59,7 @@ HANDLED_APART = frozenset({"free", "speciality_compare"})
 # Intents about a named speciality: asked with a record's intent, they lead the answer.
 FIELD_PEERS = 3  # specialities of the field the message surely points to, searched for when few were found
 SPECIALITY_INTENTS = ("speciality_length", "speciality_info", "speciality_code")
-SAFETY_FAQS = ("crisis-helplines", "fake-documents-illegal")  # said only for a crisis or an illegal request
+SAFETY_FAQS = tuple(SAFETY_RECORDS.values())  # said only for a crisis or an illegal request
 # Intents whose first record is the core answer, shown too when the search prefers a neighbour of it.
 CANONICAL_TOO = frozenset({"admission_documents", "dual"})
 # Intents answered with one fixed phrase (chat acts, declines, honest «no data»), and the answer kind they give.

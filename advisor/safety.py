@@ -14,6 +14,8 @@ from typing import Literal
 from knowledge.text import fold, tokens
 
 Risk = Literal["crisis", "illegal"]
+# The sourced record each risk is answered from (helplines; the law and the legal route).
+SAFETY_RECORDS: dict[str, str] = {"crisis": "crisis-helplines", "illegal": "fake-documents-illegal"}
 
 CRISIS = (
     # Russian

@@ -13,6 +13,7 @@ from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, Sourc
 from advisor.colleges import best_first, near, teaching
 from advisor.phrases import phrase
 from advisor.places import Place
+from advisor.safety import SAFETY_RECORDS
 from advisor.render import BODY_CHARS, SCREEN_CHARS, citation, first_sentence, fit_message, in_language, study_length
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
@@ -22,7 +23,6 @@ FEW_COLLEGES = 3  # fewer colleges than this in a place: the answer says the bas
 MAX_COLLEGES_SHOWN = 6
 MAX_SOURCES_SHOWN = 3
 ALWAYS_FREE = ("free-first-qualification", "state-order")
-HELPLINES = "crisis-helplines"  # the sourced record a worried answer's close is taken from
 
 
 @dataclass
@@ -257,7 +257,7 @@ class Writer:
     def helplines_note(self) -> Section | None:
         """The close of an answer to a message that may hide a crisis: the first two sentences of the sourced
         helplines record; None when the record is gone (numbers are never made up)."""
-        record = self.kb.get(HELPLINES)
+        record = self.kb.get(SAFETY_RECORDS["crisis"])
         if not isinstance(record, Faq):
             return None
         sentences = re.split(r"(?<=[.!?])\s+", in_language(self.lang, record.answer_ru, record.answer_kk).strip())
