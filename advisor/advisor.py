@@ -12,6 +12,7 @@ from advisor.composer import Composer
 from advisor.dialogue import (
     Conversation,
     chosen_option,
+    college_detail,
     conversation_language,
     is_elliptic,
     is_short,
@@ -174,6 +175,11 @@ class Advisor:
             and refers_to_thing(text) and find_place(text) is None
         there = pointed and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
                              or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
+        # «а номер телефона у них есть?»: a contact of the college in focus, not the speciality «телефон» names.
+        if (detail := college_detail(text)) and (conv.college or conv.colleges) and not find_place(text):
+            if conv.college or len(conv.colleges) == 1:
+                return self.about_college(conv.college or conv.colleges[0], lang, detail)
+            return self.about_colleges(conv.colleges, lang)  # each card shows what the source gives
         if there and (conv.college or conv.colleges) and (named := self._named_speciality(text)):
             conv.focus = named  # «а на парикмахера у них?»: that college, or the listed place, and that speciality
             if conv.college:
@@ -333,14 +339,15 @@ class Advisor:
                             place=find_place(city) if city else None)
         return Composer(state.kb, state.retriever, question, self.top_k).about(spec)
 
-    def about_college(self, college_id: str, lang: str = "ru") -> Answer | None:
-        """One college's card; None for an unknown id."""
+    def about_college(self, college_id: str, lang: str = "ru", detail: str = "") -> Answer | None:
+        """One college's card, first the contact `detail` («phone», «address», «website») if asked; None for an
+        unknown id."""
         state = self._state
         college = state.kb.get(college_id)
         if not isinstance(college, College):
             return None
         question = Question(text=college.name, lang=lang, intent="colleges")
-        return Composer(state.kb, state.retriever, question, self.top_k).college(college)
+        return Composer(state.kb, state.retriever, question, self.top_k).college(college, detail)
 
     def about_colleges(self, college_ids: list[str], lang: str = "ru") -> Answer | None:
         """The cards of a few colleges (the ones a chat just listed); None when none is known."""

@@ -144,9 +144,16 @@ class Composer:
             sections.append(Section(phrase("free_hint", self.q.lang)))
         return self._answer("suggest", sections, specialities)
 
-    def college(self, college: College) -> Answer:
-        """One college's card: where it is and what it teaches."""
-        return self._answer("colleges", [self.write.college_card(college)])
+    def college(self, college: College, detail: str = "") -> Answer:
+        """One college's card: where it is and what it teaches; first the contact `detail` asked for, if any."""
+        card = self.write.college_card(college)
+        if not detail:
+            return self._answer("colleges", [card])
+        value = getattr(college, detail)
+        what = phrase(f"detail_{detail}", self.q.lang)
+        first = Section(phrase("college_detail_known", self.q.lang, what=what, value=value) if value
+                        else phrase("college_detail_unknown", self.q.lang, what=what))
+        return self._answer("colleges", [first, card])
 
     def colleges_cards(self, colleges: list[College]) -> Answer:
         """The cards of the few colleges a chat talks about."""

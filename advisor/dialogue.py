@@ -36,6 +36,13 @@ THERE = re.compile(r"(?<!\w)(там|туда|тамошн|в нем|у них|в
 IT = re.compile(r"(?<!\w)(это|этому|этого|этой|эта|он(?!\s+(?:бир|еки|уш|торт|бес|алты|жети|сегиз|тогыз))|она|оно|"
                 r"ее|его|нее|него|неи|нею|ним|нем|ему|нему|еи|ею|бул|осы|ол|оны|соны|муны|мунын|онын|буган|"
                 r"осыган|оган|одан|онымен|будан|мунымен)(?!\w)")
+# What a message asks of a college, read on folded words: its phone («нөмірі», «telefony»), its address
+# («мекенжайы») or its site.
+COLLEGE_DETAILS = {
+    "phone": re.compile(r"(?<!\w)(телефон|номер(?!\w*\s*\d)|номир|позвон|звонит|байланыс|контакт)"),
+    "address": re.compile(r"(?<!\w)(адрес|мекенжаи|мекен жаи|орналаск)"),
+    "website": re.compile(r"(?<!\w)(саит|сайт)"),
+}
 # «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one.
 ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\b(ше|ше ендi|ше енди)$")
 CLEARLY_KAZAKH = re.compile(r"[әғқңөұүһі]|\b(ше|ма|ме|бе|па|пе|қайда|кайда|неше|канша|қанша|рахмет|иә|жоқ)\b")
@@ -118,6 +125,12 @@ def refers_to_place(text: str) -> bool:
 def refers_to_thing(text: str) -> bool:
     """«сколько на это учиться?», «бұл не мамандық»: the message points at a speciality talked about."""
     return bool(IT.search(letters(text)))
+
+
+def college_detail(text: str) -> str:
+    """«а номер телефона у них есть?», «мекенжайын жазшы»: the contact detail of a college asked for, or ''."""
+    folded = letters(text)
+    return next((detail for detail, pattern in COLLEGE_DETAILS.items() if pattern.search(folded)), "")
 
 
 def is_elliptic(text: str) -> bool:

@@ -41,8 +41,8 @@ class IntentSettings(BaseModel):
 
     corpus_path: Path = Path("knowledge/data/intents")  # the labelled corpus: train/ and dev/ folders of <intent>.yaml
     vector_cache: Path = Path("var/cache")  # where the corpus's vectors are kept between starts, per embedding model
-    dense_weight: float = Field(1.5, ge=0)  # scale of the e5 vector against the n-gram features
-    c: float = Field(100.0, gt=0)  # inverse regularisation of the logistic regression
+    dense_weight: float = Field(1.0, ge=0)  # scale of the e5 vector against the n-gram features
+    c: float = Field(30.0, gt=0)  # inverse regularisation of the logistic regression
     min_df: int = Field(5, ge=1)  # n-grams in fewer messages than this are left out: fewer features, faster training
     threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure: a named slot may settle it
     clarify_below: float = Field(0.2, ge=0, le=1)  # below it, with no slot to settle, the bot asks which of two

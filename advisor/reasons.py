@@ -6,7 +6,7 @@ from advisor.phrases import phrase
 from advisor.ranking import RankedSpeciality, Relevance
 from advisor.render import in_language
 from knowledge.schema import Speciality
-from knowledge.text import stemmed_tokens
+from knowledge.text import stemmed_tokens, tokens
 from knowledge.vocabulary import label
 
 
@@ -30,10 +30,16 @@ def keyword_reason(spec: Speciality, relevance: Relevance, lang: str) -> str:
     """A keyword or name of the speciality that the question contains."""
     keywords = spec.keywords_kk + spec.keywords_ru if lang == "kk" else spec.keywords_ru + spec.keywords_kk
     for keyword in [*keywords, spec.name_ru, spec.name_kk]:
-        terms = set(stemmed_tokens(keyword)) - relevance.ignored_terms
-        if terms and terms <= relevance.question_terms:
+        if said(keyword, relevance):
             return phrase("why_keyword", lang, value=keyword)
     return ""
+
+
+def said(words: str, relevance: Relevance) -> bool:
+    """True when every meaningful word of `words` is in the question, read as Russian or as Kazakh."""
+    readings = [set(stemmed_tokens(word)) - relevance.ignored_terms for word in tokens(words)]
+    readings = [reading for reading in readings if reading]
+    return bool(readings) and all(reading & relevance.question_terms for reading in readings)
 
 
 def interest_reason(spec: Speciality, relevance: Relevance, lang: str) -> str:

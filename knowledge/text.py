@@ -89,15 +89,20 @@ def fold(word: str) -> str:
 
 @lru_cache(maxsize=50_000)
 def stems(word: str) -> tuple[str, ...]:
-    """Folded stems of one word: its Russian Snowball stem and its Kazakh stems after one and two endings.
+    """Folded stems of one word: its Kazakh stems after one and two endings and, unless the word has Kazakh
+    letters, its Russian Snowball stem in capitals.
 
-    All are kept because a word's language is often unclear (Kazakh typed without Kazakh letters,
-    Russian loanwords with Kazakh endings such as «колледжге»), and because Kazakh words stack endings:
-    «дәнекерлеушіге» and «дәнекерлеуші» meet at «дәнекерлеу».
+    Both readings are kept for a word without Kazakh letters because its language is often unclear (Kazakh typed
+    on a Russian keyboard, Russian loanwords with Kazakh endings such as «колледжге»); Kazakh words stack endings:
+    «дәнекерлеушіге» and «дәнекерлеуші» meet at «дәнекерлеу». The Russian stem is written in capitals so that it
+    never meets a Kazakh stem of the same letters: «устала» is not «ұста» (a carpenter), «мало» is not «мал».
     """
     if len(word) <= 3 or word.isdigit():
         return (fold(word),)
-    return tuple(dict.fromkeys(fold(s) for s in (_russian_stem(word), *_kazakh_stems(word))))
+    kazakh = [fold(s) for s in _kazakh_stems(word)]
+    if KAZAKH_LETTERS & set(word):
+        return tuple(dict.fromkeys(kazakh))
+    return tuple(dict.fromkeys([_russian_stem(word).upper(), *kazakh]))
 
 
 def _kazakh_stems(word: str) -> list[str]:

@@ -168,10 +168,11 @@ def test_profile_interests_tip_the_balance_and_are_named(advisor: Advisor) -> No
     question = "хочу работать в больнице или писать код"
     for interest, first in (("caring", "nursing"), ("computers", "software")):
         answer = advisor.ask(question, interests=(interest,))
-        # Without the caring interest, nursing matches this message only in meaning: a filler beside «код», dropped.
+        # The message names both («больнице», «код»): the interest from the test decides which comes first.
         assert answer.specialities[0].id == first, interest
     caring = advisor.ask(question, interests=("caring",)).specialities[0]
-    assert caring.why == "подходит к вашему интересу из теста: забота о людях"
+    assert caring.why == "вы написали «больница»"  # what the person wrote is the reason before the test's interest
+    assert "забота о людях" in advisor.suggest_for_interests({"caring": 1.0}).specialities[0].why
 
 
 def test_citations_read_as_a_site_or_a_document_with_the_year_in_the_reply_language() -> None:

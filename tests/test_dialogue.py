@@ -220,3 +220,13 @@ def test_a_question_about_the_colleges_just_listed_shows_their_cards(real_adviso
     listed, chat = real_advisor.converse("в астане есть колледж транспорта и коммуникации?")
     answer, chat = real_advisor.converse("он гос или частный", chat)
     assert "Государственный колледж" in answer.answer, answer.answer
+
+
+def test_a_contact_asked_of_the_college_in_focus_is_its_own_or_an_honest_none(real_advisor) -> None:
+    _, chat = real_advisor.converse("Медицинский колледж в Караганде")
+    answer, chat = real_advisor.converse("а номер телефона у них есть?", chat)
+    assert answer.answer.startswith("Телефон этого колледжа в моей базе не указан"), answer.answer
+    assert "связи" not in answer.answer  # «телефон» names no speciality here
+    _, chat = real_advisor.converse("Кызылординский высший многопрофильный колледж туралы айтшы")
+    answer, _ = real_advisor.converse("телефоны бар ма сонын", chat)
+    assert "24-84-25" in answer.answer.splitlines()[0] and answer.lang == "kk", answer.answer

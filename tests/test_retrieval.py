@@ -22,6 +22,11 @@ def test_russian_and_kazakh_word_forms_share_stems() -> None:
     assert set(stemmed_tokens("данекерлеуши")) & set(stemmed_tokens("дәнекерлеуші"))
 
 
+def test_a_russian_word_never_meets_a_kazakh_word_of_the_same_letters() -> None:
+    assert not set(stemmed_tokens("устала")) & set(stemmed_tokens("ұста"))  # tired is not a carpenter
+    assert set(stemmed_tokens("устага")) & set(stemmed_tokens("ұстаға"))  # Kazakh typed without Kazakh letters
+
+
 def test_stop_words_do_not_reach_bm25() -> None:
     assert stemmed_tokens("хочу в колледж после 9 класса") == ["9"]
 
