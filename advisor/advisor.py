@@ -48,25 +48,12 @@ class _State:
     fields: FieldModel | None
 
 
-def language_detector(kb: KnowledgeBase) -> LanguageDetector:
-    """A Russian/Kazakh detector trained on the knowledge base's own texts."""
-    russian: list[str] = []
-    kazakh: list[str] = []
-    for record in kb.all():
-        for name, value in record.model_dump().items():
-            if isinstance(value, str) and name.endswith("_ru"):
-                russian.append(value)
-            elif isinstance(value, str) and name.endswith("_kk"):
-                kazakh.append(value)
-    return LanguageDetector(russian, kazakh)
-
-
 class Advisor:
     """Answers questions over one knowledge base, index and intent model; `replace` swaps all at once for a reload."""
 
     def __init__(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel,
                  fields: FieldModel | None = None, top_k: int = 5, max_chars: int = 1000):
-        self._state = _State(kb, retriever, language_detector(kb), intents, fields)
+        self._state = _State(kb, retriever, intents.language, intents, fields)
         self.top_k = top_k
         self.max_chars = max_chars
 
@@ -85,7 +72,7 @@ class Advisor:
     def replace(self, kb: KnowledgeBase, retriever: HybridRetriever, intents: IntentModel,
                 fields: FieldModel | None = None) -> None:
         """Answer from a new knowledge base, index and models; questions in flight finish on the old ones."""
-        self._state = _State(kb, retriever, language_detector(kb), intents, fields)  # one reference swap: atomic
+        self._state = _State(kb, retriever, intents.language, intents, fields)  # one reference swap: atomic
 
     def predict(self, text: str) -> Prediction:
         """What the message asks, by the intent model, from the vector retrieval computes for it anyway."""

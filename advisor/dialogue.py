@@ -16,8 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from advisor.intents import letters
-from knowledge.text import tokens
+from knowledge.text import letters, tokens
 
 EXPIRES_SECONDS = 24 * 3600  # a day of silence starts a new conversation
 SHORT_WORDS = 6  # an elliptic follow-up («а сколько учиться?») is short; a longer message names its own subject

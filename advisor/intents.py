@@ -23,8 +23,9 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from advisor.language import LanguageDetector
 from knowledge.intents import Example
-from knowledge.text import fold, tokens
+from knowledge.text import letters
 
 # Intents that can be asked together with another one in the same message; chat acts and safety cannot.
 COMBINABLE = frozenset({
@@ -61,11 +62,6 @@ class Prediction:
     sure: bool = True
     guess: bool = False  # too unsure to answer: better to ask which of the two best it is
     worried: bool = False  # not read as a crisis, yet crisis is probable enough that the answer ends with the helplines
-
-
-def letters(text: str) -> str:
-    """The text the n-grams are read from: folded words, Latin typing transliterated, single spaces."""
-    return " ".join(fold(word) for word in tokens(text)).replace("й", "и")
 
 
 class TextClassifier:
@@ -109,9 +105,11 @@ class TextClassifier:
 class IntentModel:
     """The intents of messages, read with the thresholds chosen on dev; built by `train`."""
 
-    def __init__(self, classifier: TextClassifier, settings: IntentSettings, trained_on: str = ""):
+    def __init__(self, classifier: TextClassifier, settings: IntentSettings, language: LanguageDetector,
+                 trained_on: str = ""):
         self._classifier = classifier
         self.settings = settings
+        self.language = language  # the message's language, learnt from the same examples
         self.labels = classifier.labels
         self.trained_on = trained_on  # a key of what it learnt from, given by the caller (see app.wiring)
 
@@ -131,7 +129,8 @@ class IntentModel:
                 weights.append(1.0 / len(example.labels))
         classifier = TextClassifier.fit(texts, labels, np.asarray(rows, dtype=np.float32), settings.c,
                                         settings.dense_weight, weights, settings.min_df)
-        return cls(classifier, settings, trained_on)
+        language = LanguageDetector.train([e.text for e in examples], [e.lang for e in examples])
+        return cls(classifier, settings, language, trained_on)
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """One row of intent probabilities per text, columns in `labels` order."""

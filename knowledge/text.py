@@ -125,6 +125,11 @@ def stemmed_tokens(text: str) -> list[str]:
     return [s for w in tokens(text) if fold(w) not in _FOLDED_STOP_WORDS for s in stems(w)]
 
 
+def letters(text: str) -> str:
+    """The text character n-grams are read from: folded words, Latin typing transliterated, single spaces."""
+    return " ".join(fold(word) for word in tokens(text)).replace("й", "и")
+
+
 def folded_key(text: str) -> str:
     """Lowercase, Kazakh letters folded, spaces collapsed, edge marks dropped: how names and headers compare."""
     text = fold(normalise(text))
