@@ -21,7 +21,7 @@ from advisor.dialogue import (
     refers_to_thing,
 )
 from advisor.fields import FieldModel
-from advisor.intents import IntentModel, Prediction
+from advisor.intents import COMBINABLE, IntentModel, Prediction
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import find_place
@@ -176,6 +176,11 @@ class Advisor:
             return self.about_college(conv.college, lang)
         if there and act in ("colleges", "speciality_info") and len(conv.colleges) > 1:
             return self.about_colleges(conv.colleges, lang)  # «а чему у них учат?» after a list of colleges
+        if act == "more" and conv.topic == conv.asked == "colleges" and conv.colleges and conv.question:
+            answer = self.ask(conv.question, lang=lang, grade=grade, city=city,
+                              overrides={"seen_colleges": tuple(conv.colleges_seen or conv.colleges)})
+            answer.label = "more"  # «ещё» after a list of colleges: the next colleges for the same question
+            return answer
         if act == "more" and conv.listing:
             return self._more(conv, lang, grade, city)
         if act == "back" and conv.listing:
@@ -191,6 +196,10 @@ class Advisor:
         if act == "change_detail" and conv.asked == "suggest" and (answer := self._other_interest(text, conv, lang,
                                                                                                      grade, city)):
             return answer
+        if act == "change_detail" and conv.asked in COMBINABLE and conv.question and not conv.focus:
+            # «а если на медицинский?» after «когда подавать доки?»: the last question, with what this one adds.
+            overrides: dict[str, Any] = {"intent": conv.asked, **({"grade": grade} if grade else {})}
+            return self.ask(f"{conv.question} {text}", lang=lang, grade=grade, city=city, overrides=overrides)
         if conv.asked in FOCUS_INTENTS and (act in ("change_detail", conv.asked) or is_elliptic(text)) \
                 and (other := self._named_speciality(text)):
             conv.focus = other  # «а на бухгалтера?» after «сколько учиться на повара?»: the same, about another
@@ -308,6 +317,7 @@ class Advisor:
             conv.topic = answer.intent
         if answer.colleges:  # what «там» points at next
             conv.colleges = [c.id for c in answer.colleges]
+            conv.colleges_seen = (conv.colleges_seen if answer.label == "more" else []) + conv.colleges
             conv.college = conv.colleges[0] if len(conv.colleges) == 1 else ""
         conv.city = answer.city or conv.city
         conv.grade = answer.grade or conv.grade

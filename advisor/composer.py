@@ -98,7 +98,7 @@ class Composer:
         self.top_k = top_k
         self.relevance = Relevance.of(question.text)
         self.folded = folded_text(question.text)  # what the word patterns below are matched on
-        self.write = Writer(kb, question.lang, question.grade, question.place)
+        self.write = Writer(kb, question.lang, question.grade, question.place, skip=frozenset(question.seen_colleges))
         self.extra: list[Section] = []  # sections answering a second intent of the message, set by compose()
 
     def compose(self) -> Answer:

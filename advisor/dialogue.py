@@ -57,6 +57,7 @@ class Conversation:
     focus: str = ""  # the speciality being talked about
     college: str = ""  # the college being talked about
     colleges: list[str] = field(default_factory=list)  # the colleges of the last answer that listed some
+    colleges_seen: list[str] = field(default_factory=list)  # every college listed for the current question
     topic: str = ""  # the last answer's intent
     question: str = ""  # the last message that asked a question of its own, re-answered when a detail changes
     asked: str = ""  # its intent: «а на бухгалтера?» asks the same about another speciality

@@ -44,6 +44,7 @@ class Writer:
     place: Place | None = None
     # Orders records by closeness to the question; asked only where a list has nothing better to go by.
     closest_first: Callable[[list[College]], list[College]] | None = None
+    skip: frozenset[str] = frozenset()  # colleges this chat has already listed («ещё» shows the next ones)
 
     def t(self, ru: str, kk: str) -> str:
         """The text in the answer's language."""
@@ -146,7 +147,9 @@ class Writer:
         return self._college_list(phrase("colleges_in", self.lang, where=where), colleges, speciality_ids)
 
     def _college_list(self, head: str, colleges: list[College], speciality_ids: list[str]) -> Section:
-        ordered = best_first(colleges, speciality_ids)
+        ordered = [c for c in best_first(colleges, speciality_ids) if c.id not in self.skip]
+        if not ordered:
+            return Section(phrase("no_more_colleges", self.lang))
         shown = ordered[:MAX_COLLEGES_SHOWN]
         all_unofficial = all(c.unofficial for c in shown)
         lines = [head]
@@ -156,7 +159,7 @@ class Writer:
                          + self._caveats(college, speciality_ids, all_unofficial))
         if len(ordered) > MAX_COLLEGES_SHOWN:
             lines.append(phrase("more_colleges", self.lang, n=len(ordered) - MAX_COLLEGES_SHOWN))
-        elif self.place and len(ordered) < FEW_COLLEGES:  # an honest count, not a list passed off as complete
+        elif self.place and len(ordered) < FEW_COLLEGES and not self.skip:  # an honest count, not a list passed off as complete
             lines.append(phrase("few_colleges", self.lang, n=len(ordered)))
         years = sorted({c.as_of for c in shown})
         span = phrase("year_word", self.lang, year=f"{years[0]}–{years[-1]}" if len(years) > 1 else years[0])

@@ -230,3 +230,18 @@ def test_a_contact_asked_of_the_college_in_focus_is_its_own_or_an_honest_none(re
     _, chat = real_advisor.converse("Кызылординский высший многопрофильный колледж туралы айтшы")
     answer, _ = real_advisor.converse("телефоны бар ма сонын", chat)
     assert "24-84-25" in answer.answer.splitlines()[0] and answer.lang == "kk", answer.answer
+
+
+def test_more_after_a_list_of_colleges_lists_the_next_ones_then_says_there_are_no_more(real_advisor) -> None:
+    first, chat = real_advisor.converse("колледжи актобе")
+    more, chat = real_advisor.converse("ещё", chat)
+    assert more.colleges and not {c.id for c in more.colleges} & {c.id for c in first.colleges}, more.answer
+    while more.colleges:
+        more, chat = real_advisor.converse("ещё", chat)
+    assert more.answer.startswith("Других колледжей по этому вопросу в моей базе нет"), more.answer
+
+
+def test_a_change_with_no_grade_place_or_category_re_asks_the_last_question_with_it(real_advisor) -> None:
+    _, chat = real_advisor.converse("а стипуха сколько")
+    answer, _ = real_advisor.converse("а если у меня уже есть одна профессия?", chat)
+    assert "43 574" in answer.answer and answer.intent != "clarify", answer.answer
