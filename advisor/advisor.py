@@ -188,8 +188,8 @@ class Advisor:
             _note_question(conv, conv.listing, answer)
             return answer
         # «Шымкенттегілерді де жазшы» after colleges of Taraz: a short message naming a new place changes the place,
-        # whichever chat act the model reads in it.
-        changes_place = act in CHAT_ACTS and is_short(text) and find_place(text) is not None
+        # whichever chat act the model reads in it, or whatever it reads unsure («жазшы» once read as injection).
+        changes_place = (act in CHAT_ACTS or not prediction.sure) and is_short(text) and find_place(text) is not None
         if (act == "change_detail" or changes_place) and (answer := self._changed_detail(text, conv, lang, grade,
                                                                                               city)):
             return answer

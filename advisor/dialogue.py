@@ -44,7 +44,8 @@ COLLEGE_DETAILS = {
 }
 # «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one.
 ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\b(ше|ше ендi|ше енди)$")
-CLEARLY_KAZAKH = re.compile(r"[әғқңөұүһі]|\b(ше|ма|ме|бе|па|пе|қайда|кайда|неше|канша|қанша|рахмет|иә|жоқ)\b")
+# «рахмет» is not among them: Russian speakers in Kazakhstan thank with it too.
+CLEARLY_KAZAKH = re.compile(r"[әғқңөұүһі]|\b(ше|ма|ме|бе|па|пе|қайда|кайда|неше|канша|қанша|иә|жоқ)\b")
 
 
 @dataclass

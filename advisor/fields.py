@@ -56,7 +56,8 @@ class FieldModel:
               settings: FieldSettings | None = None, trained_on: str = "") -> FieldModel:
         """Fit on texts (from `field_texts`), their groups and their vectors."""
         settings = settings or FieldSettings()
-        return cls(TextClassifier.fit(texts, groups, vectors, settings.c, settings.dense_weight), settings, trained_on)
+        classifier = TextClassifier.fit(texts, [(group,) for group in groups], vectors, settings.c, settings.dense_weight)
+        return cls(classifier, settings, trained_on)
 
     def probabilities(self, text: str, vector: Sequence[float]) -> dict[str, float]:
         """Each group's probability for one message."""

@@ -7,7 +7,10 @@ Two kinds of evidence are joined in one logistic regression:
 
 It is trained from the corpus in seconds, at start and at every reload, and is deterministic; nothing is
 unpickled. A message may ask two things («сколько учиться на повара и есть ли стипендия»): the second intent is
-kept when its probability passes `also_threshold`. Below `threshold` (chosen on dev) the prediction is marked
+kept when a one-vs-rest reading of the same features, where each intent's probability stands on its own, puts it
+at `also_threshold` or above (the multinomial probabilities share one unit between intents, so a second intent
+stays low: on dev a message asking two things got both 0.19 of the time that way, 0.43 this way, for the same
+4% of one-question messages given a second answer). Below `threshold` (chosen on dev) the prediction is marked
 unsure, and the understanding front settles it by the slots or asks one short question.
 """
 
@@ -22,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
 
 from advisor.language import LanguageDetector
 from knowledge.intents import Example
@@ -47,7 +52,7 @@ class IntentSettings(BaseModel):
     min_df: int = Field(5, ge=1)  # n-grams in fewer messages than this are left out: fewer features, faster training
     threshold: float = Field(0.45, ge=0, le=1)  # below it a prediction is unsure: a named slot may settle it
     clarify_below: float = Field(0.2, ge=0, le=1)  # below it, with no slot to settle, the bot asks which of two
-    also_threshold: float = Field(0.25, ge=0, le=1)  # a second intent at least this probable is answered too
+    also_threshold: float = Field(0.35, ge=0, le=1)  # a second intent this probable on its own is answered too
     worry: float = Field(0.1, ge=0, le=1)  # P(crisis) from which an answer to another intent ends with the helplines
 
 
@@ -65,41 +70,63 @@ class Prediction:
 
 
 class TextClassifier:
-    """A logistic regression over [e5 vector, character n-grams of the folded words]; built by `fit`."""
+    """Logistic regressions over [e5 vector, character n-grams of the folded words]; built by `fit`.
 
-    def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression, dense_weight: float):
+    A multinomial one reads the intent; a one-vs-rest one, on the same features, how probable each intent is on
+    its own, which is what tells a second question in the same message."""
+
+    def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression,
+                 each: OneVsRestClassifier | None, dense_weight: float):
         self._vectorizer = vectorizer
         self.labels: tuple[str, ...] = tuple(str(label) for label in classifier.classes_)
-        # The regression's weights split by feature kind: scoring a message then needs no stacked matrix,
+        # The regressions' weights split by feature kind: scoring a message then needs no stacked matrix,
         # which keeps a prediction well under a millisecond.
-        grams = len(vectorizer.vocabulary_)
-        self._gram_weights = np.ascontiguousarray(classifier.coef_[:, :grams].T)
-        self._dense_weights = np.ascontiguousarray(classifier.coef_[:, grams:].T * dense_weight)
-        self._intercept = classifier.intercept_
+        self._weights = _split_weights(classifier.coef_, classifier.intercept_, len(vectorizer.vocabulary_),
+                                       dense_weight)
+        self._each_weights = None if each is None else _split_weights(
+            np.vstack([e.coef_ for e in each.estimators_]), np.concatenate([e.intercept_ for e in each.estimators_]),
+            len(vectorizer.vocabulary_), dense_weight)
 
     @classmethod
-    def fit(cls, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, c: float, dense_weight: float,
-            weights: Sequence[float] | None = None, min_df: int = 2) -> TextClassifier:
-        """Fit on texts, their labels and their vectors (one row each, in the same order); n-grams seen in fewer
-        than `min_df` texts are left out."""
-        if not len(texts) == len(labels) == len(vectors):
-            raise ValueError(f"{len(texts)} texts, {len(labels)} labels and {len(vectors)} vectors")
+    def fit(cls, texts: Sequence[str], label_sets: Sequence[Sequence[str]], vectors: np.ndarray, c: float,
+            dense_weight: float, min_df: int = 2, one_vs_rest: bool = False) -> TextClassifier:
+        """Fit on texts, the labels of each (its intent first) and their vectors (one row each, in the same order);
+        n-grams seen in fewer than `min_df` texts are left out. `one_vs_rest` also fits the per-label reading."""
+        if not len(texts) == len(label_sets) == len(vectors):
+            raise ValueError(f"{len(texts)} texts, {len(label_sets)} label sets and {len(vectors)} vectors")
         vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=min_df, sublinear_tf=True,
                                      dtype=np.float32)
-        grams = vectorizer.fit_transform([letters(t) for t in texts])
+        features = _features(vectorizer.fit_transform([letters(t) for t in texts]),
+                             np.asarray(vectors, dtype=np.float32), dense_weight)
+        # A message asking two things teaches the multinomial model both, at half weight each.
+        rows = [i for i, labels in enumerate(label_sets) for _ in labels]
+        weights = [1.0 / len(labels) for labels in label_sets for _ in labels]
         classifier = LogisticRegression(C=c, max_iter=3000)
-        classifier.fit(_features(grams, np.asarray(vectors, dtype=np.float32), dense_weight), list(labels),
-                       sample_weight=None if weights is None else np.asarray(weights))
-        return cls(vectorizer, classifier, dense_weight)
+        classifier.fit(features[rows], [label for labels in label_sets for label in labels], sample_weight=weights)
+        each = None
+        if one_vs_rest:
+            each = OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000))
+            each.fit(features, MultiLabelBinarizer(classes=list(classifier.classes_)).fit_transform(label_sets))
+        return cls(vectorizer, classifier, each, dense_weight)
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        """One row of label probabilities per text, columns in `labels` order."""
-        grams = self._vectorizer.transform([letters(t) for t in texts])
-        logits = grams @ self._gram_weights + np.asarray(vectors, dtype=np.float32) @ self._dense_weights
-        logits += self._intercept
+        """One row of label probabilities per text (summing to one), columns in `labels` order."""
+        logits = self._logits(texts, vectors, self._weights)
         logits -= logits.max(axis=1, keepdims=True)  # softmax, as the multinomial regression's predict_proba
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    def each_probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """One row per text of each label's own probability (one-vs-rest), columns in `labels` order."""
+        if self._each_weights is None:
+            raise ValueError("this classifier was fitted without one_vs_rest=True")
+        return 1.0 / (1.0 + np.exp(-self._logits(texts, vectors, self._each_weights)))
+
+    def _logits(self, texts: Sequence[str], vectors: np.ndarray,
+                weights: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        grams = self._vectorizer.transform([letters(t) for t in texts])
+        gram_weights, dense_weights, intercept = weights
+        return grams @ gram_weights + np.asarray(vectors, dtype=np.float32) @ dense_weights + intercept
 
 
 class IntentModel:
@@ -120,15 +147,8 @@ class IntentModel:
         settings = settings or IntentSettings()
         if len(examples) != len(vectors):
             raise ValueError(f"{len(examples)} examples but {len(vectors)} vectors")
-        texts, rows, labels, weights = [], [], [], []
-        for example, vector in zip(examples, vectors):
-            for label in example.labels:  # a message asking two things teaches both, at half weight each
-                texts.append(example.text)
-                rows.append(vector)
-                labels.append(label)
-                weights.append(1.0 / len(example.labels))
-        classifier = TextClassifier.fit(texts, labels, np.asarray(rows, dtype=np.float32), settings.c,
-                                        settings.dense_weight, weights, settings.min_df)
+        classifier = TextClassifier.fit([e.text for e in examples], [e.labels for e in examples], vectors,
+                                        settings.c, settings.dense_weight, settings.min_df, one_vs_rest=True)
         language = LanguageDetector.train([e.text for e in examples], [e.lang for e in examples])
         return cls(classifier, settings, language, trained_on)
 
@@ -138,21 +158,30 @@ class IntentModel:
 
     def predict(self, text: str, vector: Sequence[float]) -> Prediction:
         """The prediction for one message and its vector."""
-        return self.read(self.probabilities([text], np.asarray([vector]))[0])
+        rows = np.asarray([vector])
+        return self.read(self.probabilities([text], rows)[0], self._classifier.each_probabilities([text], rows)[0])
 
-    def read(self, row: np.ndarray) -> Prediction:
-        """A prediction from one row of probabilities."""
+    def read(self, row: np.ndarray, each: np.ndarray | None = None) -> Prediction:
+        """A prediction from one row of probabilities and, to find a second intent, each intent's own."""
         order = np.argsort(-row)
         ranked = tuple((self.labels[i], round(float(row[i]), 4)) for i in order[:3])
         best, confidence = ranked[0]
         # An injection wrapped around a real question («ignore your instructions. какие документы нужны?») keeps
         # the question: the answer comes from the knowledge base only, so it can reveal nothing.
-        also = tuple(label for label, p in ranked[1:2] if p >= self.settings.also_threshold
-                     and (best in COMBINABLE or best == "injection") and label in COMBINABLE)
+        others = [i for i in np.argsort(-each) if self.labels[i] != best][:1] if each is not None else []
+        also = tuple(self.labels[i] for i in others if each[i] >= self.settings.also_threshold
+                     and (best in COMBINABLE or best == "injection") and self.labels[i] in COMBINABLE)
         worry = float(row[self.labels.index("crisis")]) if "crisis" in self.labels else 0.0
         return Prediction(best, confidence, also, ranked, sure=confidence >= self.settings.threshold,
                           guess=confidence < self.settings.clarify_below,
                           worried=best != "crisis" and worry >= self.settings.worry)
+
+
+def _split_weights(coef: np.ndarray, intercept: np.ndarray, grams: int,
+                   dense_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A regression's weights as (n-gram part, dense part scaled by `dense_weight`, intercept)."""
+    return (np.ascontiguousarray(coef[:, :grams].T), np.ascontiguousarray(coef[:, grams:].T * dense_weight),
+            intercept)
 
 
 def _features(grams: sparse.spmatrix, vectors: np.ndarray, dense_weight: float) -> sparse.csr_matrix:

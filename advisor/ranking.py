@@ -45,7 +45,10 @@ class Relevance:
         # longer message one near-miss word is weak evidence («реши уравнение» is not «управление»).
         content_words = [w for w in tokens(text) if w not in where and stemmed_tokens(w)
                          and len(w) > 2 and not w.isdigit()]
-        return cls(frozenset(stemmed_tokens(text)), GENERIC_STEMS | {s for w in where for s in stemmed_tokens(w)},
+        # A place's Russian stem is upper-cased to keep it from Kazakh stems; its lower-case form is the place too
+        # («Жезказгане» → «жезказган», which would otherwise name the «Жезқазған … колледжі» as a correction).
+        place_terms = {form for w in where for s in stemmed_tokens(w) for form in (s, s.lower())}
+        return cls(frozenset(stemmed_tokens(text)), GENERIC_STEMS | place_terms,
                    len(content_words) <= MAX_WORDS_FOR_CORRECTIONS)
 
     @property
