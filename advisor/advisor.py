@@ -16,6 +16,8 @@ from advisor.dialogue import (
     conversation_language,
     is_elliptic,
     is_short,
+    last_list,
+    leads_with_option,
     option_number,
     refers_to_place,
     refers_to_thing,
@@ -140,17 +142,24 @@ class Advisor:
         if act in SAFETY_RECORDS or risk_of(text):
             return None
         says_grade = bool(detect_grade(text) or bare_grade(text))  # «а после 9?» changes the grade
+        kind, options = last_list(conv)
         picked = "" if says_grade else chosen_option(text, conv)
-        number = option_number(text) if conv.suggested and not says_grade else None
-        # «3», or «соңғысы ше» read by the model as another chat act: a number or an ordinal alone picks an option.
-        # «обратно к первым» is back, not the first option.
+        number = option_number(text) if options and not says_grade else None
+        # «3», or «соңғысы ше» read by the model as another chat act: a number or an ordinal alone picks an option,
+        # and so does a short message opening with one («а второй частный?»). «обратно к первым» is back.
         if act == "pick_option" or (number and (text.strip(" .!?#№").isdigit()
+                                                or is_short(text) and leads_with_option(text)
                                                 or act in CHAT_ACTS and act not in ("back", "more") and is_short(text))):
+            if picked and kind == "college":
+                answer = self.about_college(picked, lang, college_detail(text))
+                if answer is not None:
+                    answer.label = "pick_option"
+                return answer
             conv.focus = picked or conv.focus
             if picked:
                 return self.about_speciality(picked, "info", lang, grade, city)
             if number:  # «3» or «а шестой есть?» after a list of two: say how many there are
-                return Answer(text, lang, "clarify", phrase("option_out_of_range", lang, n=len(conv.suggested)),
+                return Answer(text, lang, "clarify", phrase(f"option_out_of_range_{kind}", lang, n=len(options)),
                               label="pick_option")
             return None
         # «а чему там учат?», «онда шаштараз бар ма», «а адрес у них какой?» ask about the college(s) in focus;
@@ -315,10 +324,13 @@ class Advisor:
         conv.lang = answer.lang
         if answer.intent not in ("thanks", "clarify"):
             conv.topic = answer.intent
-        if answer.colleges:  # what «там» points at next
-            conv.colleges = [c.id for c in answer.colleges]
-            conv.colleges_seen = (conv.colleges_seen if answer.label == "more" else []) + conv.colleges
-            conv.college = conv.colleges[0] if len(conv.colleges) == 1 else ""
+        listed = [c.id for c in answer.colleges]
+        if len(listed) == 1 and listed[0] in conv.colleges:  # one college of the list: «а второй?» picks from it still
+            conv.college = listed[0]
+        elif listed:  # what «там» points at next
+            conv.colleges = listed
+            conv.colleges_seen = (conv.colleges_seen if answer.label == "more" else []) + listed
+            conv.college = listed[0] if len(listed) == 1 else ""
         conv.city = answer.city or conv.city
         conv.grade = answer.grade or conv.grade
         conv.updated = time.time()

@@ -42,10 +42,13 @@ COLLEGE_DETAILS = {
     "address": re.compile(r"(?<!\w)(адрес|мекенжаи|мекен жаи|орналаск)"),
     "website": re.compile(r"(?<!\w)(саит|сайт)"),
 }
+LEADING_MARKERS = frozenset({"а", "ал", "и", "ну", "ок", "давай", "вот"})  # words before what a message is about
 # «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one.
 ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\b(ше|ше ендi|ше енди)$")
+# Kazakh letters, or a Kazakh question particle or word on the folded words (so «Oralda kolledj bar ma» too);
 # «рахмет» is not among them: Russian speakers in Kazakhstan thank with it too.
-CLEARLY_KAZAKH = re.compile(r"[әғқңөұүһі]|\b(ше|ма|ме|бе|па|пе|қайда|кайда|неше|канша|қанша|иә|жоқ)\b")
+KAZAKH_LETTERS = re.compile(r"[әғқңөұүһі]")
+CLEARLY_KAZAKH_WORDS = re.compile(r"(?<!\w)(ше|ма|ме|бе|па|пе|каида|неше|канша|иа|жок)(?!\w)")
 
 
 @dataclass
@@ -90,7 +93,7 @@ def conversation_language(text: str, conversation: Conversation, detected: str) 
     """A short message keeps the conversation's language unless it is clearly in the other one."""
     if not conversation.lang or len(tokens(text)) > SHORT_WORDS:
         return detected
-    if detected == "kk" and CLEARLY_KAZAKH.search(text.lower()):
+    if detected == "kk" and (KAZAKH_LETTERS.search(text.lower()) or CLEARLY_KAZAKH_WORDS.search(letters(text))):
         return "kk"
     return conversation.lang if detected != conversation.lang else detected
 
@@ -108,14 +111,30 @@ def option_number(text: str) -> int | None:
     return numbers[0] if len(numbers) == 1 and numbers[0] > 0 else None
 
 
+def last_list(conversation: Conversation) -> tuple[str, list[str]]:
+    """What an option number picks from: the colleges when the last question of its own listed several, else the
+    specialities. «где в Астане учат на программиста», then «а второй частный?» asks about the second college;
+    suggestions, «оны Қызылордада оқуға бола ма», then «ең аяғындағысы ше» about the last suggestion."""
+    if conversation.asked == "colleges" and conversation.topic == "colleges" and len(conversation.colleges) > 1:
+        return "college", conversation.colleges
+    return "speciality", conversation.suggested
+
+
+def leads_with_option(text: str) -> bool:
+    """«а второй частный или государственный?», «үшіншісі қайда»: the message opens with an ordinal, so it asks
+    about that option («а на втором курсе?» does not)."""
+    words = [word for word in letters(text).split() if word not in LEADING_MARKERS]
+    return bool(words) and not words[0].isdigit() and option_number(words[0]) is not None
+
+
 def chosen_option(text: str, conversation: Conversation) -> str:
-    """The speciality of the last list a message picks by its number, or ''."""
-    n = option_number(text)
-    if n is None or not conversation.suggested:
+    """The speciality or college of the last list a message picks by its number, or ''."""
+    n, options = option_number(text), last_list(conversation)[1]
+    if n is None or not options:
         return ""
     if n == -1:
-        return conversation.suggested[-1]
-    return conversation.suggested[n - 1] if n <= len(conversation.suggested) else ""
+        return options[-1]
+    return options[n - 1] if n <= len(options) else ""
 
 
 def refers_to_place(text: str) -> bool:

@@ -245,3 +245,17 @@ def test_a_change_with_no_grade_place_or_category_re_asks_the_last_question_with
     _, chat = real_advisor.converse("а стипуха сколько")
     answer, _ = real_advisor.converse("а если у меня уже есть одна профессия?", chat)
     assert "43 574" in answer.answer and answer.intent != "clarify", answer.answer
+
+
+def test_an_option_number_after_a_list_of_colleges_picks_a_college_and_the_list_stays(real_advisor) -> None:
+    answer, chat = real_advisor.converse("где в астане учат на программиста")
+    listed = [college.name for college in answer.colleges]
+    assert len(listed) >= 3
+    answer, chat = real_advisor.converse("первый — где он находится?", chat)
+    assert answer.answer.startswith(listed[0])
+    answer, chat = real_advisor.converse("а второй частный или государственный", chat)
+    assert answer.answer.startswith(listed[1]) and "колледж." in answer.answer.splitlines()[1]
+    answer, chat = real_advisor.converse("а последний?", chat)
+    assert answer.answer.startswith(listed[-1])
+    answer, chat = real_advisor.converse("8", chat)  # six are shown at most
+    assert "нет" in answer.answer and not answer.colleges
