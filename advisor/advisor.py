@@ -197,8 +197,10 @@ class Advisor:
             _note_question(conv, conv.listing, answer)
             return answer
         # «Шымкенттегілерді де жазшы» after colleges of Taraz: a short message naming a new place changes the place,
-        # whichever chat act the model reads in it, or whatever it reads unsure («жазшы» once read as injection).
-        changes_place = (act in CHAT_ACTS or not prediction.sure) and is_short(text) and find_place(text) is not None
+        # whichever chat act the model reads in it, or whatever it reads unsure («жазшы» once read as injection);
+        # so does a place alone («риддер?»).
+        changes_place = (act in CHAT_ACTS or not prediction.sure or len(tokens(text)) <= 2) and is_short(text) \
+            and find_place(text) is not None
         if (act == "change_detail" or changes_place) and (answer := self._changed_detail(text, conv, lang, grade,
                                                                                               city)):
             return answer
@@ -215,6 +217,11 @@ class Advisor:
             place = find_place(text)
             return self.about_speciality(other, FOCUS_INTENTS[conv.asked], lang, grade,
                                          place.label("ru") if place else city)
+        if act in ("demand", "salary") and conv.focus and (refers_to_thing(text) or is_elliptic(text)) \
+                and isinstance(spec := self.kb.get(conv.focus), Speciality) and not self._named_speciality(text):
+            # «она вообще востребована?»: the same question, about the speciality in focus by its name.
+            name = spec.name_kk if lang == "kk" and spec.name_kk else spec.name_ru
+            return self.ask(f"{text} {name}", lang=lang, grade=grade, city=city, overrides={"intent": act})
         if act in FOCUS_INTENTS:
             return self._about_focus(text, act, conv, lang, grade, city)
         return None

@@ -150,6 +150,11 @@ class Writer:
         ordered = [c for c in best_first(colleges, speciality_ids) if c.id not in self.skip]
         if not ordered:
             return Section(phrase("no_more_colleges", self.lang))
+        if len(ordered) == 1 and not speciality_ids and not self.skip:
+            # The one college of a place: its card (what it teaches, where it is) says more than a one-line list.
+            card = self.college_card(ordered[0])
+            count = [phrase("few_colleges", self.lang, n=1)] if self.place else []
+            return Section("\n".join([head, card.text, *count]), card.cited, card.colleges)
         shown = ordered[:MAX_COLLEGES_SHOWN]
         all_unofficial = all(c.unofficial for c in shown)
         lines = [head]
