@@ -411,7 +411,8 @@ def _note_question(conv: Conversation, text: str, answer: Answer) -> None:
     if answer.label in CHAT_ACTS or answer.intent in ("clarify", "offtopic", "crisis", "illegal"):
         return
     conv.question, conv.asked = text, answer.label
-    conv.college, conv.colleges = "", []  # a new question: «там» points at what its answer names, if anything
+    if not refers_to_place(text):  # a new question: «там» points at what its answer names, if anything; «сол
+        conv.college, conv.colleges = "", []  # жерде стипендия канша» keeps the college it points at
     if answer.specialities:
         conv.suggested = [s.id for s in answer.specialities]
         conv.focus = conv.suggested[0]

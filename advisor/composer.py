@@ -150,6 +150,9 @@ class Composer:
         if not detail:
             return self._answer("colleges", [card])
         value = getattr(college, detail)
+        if detail == "languages":
+            value = ", ".join(phrase(f"language_{code}", self.q.lang) for code in value)
+        value = value.rstrip(" .")  # the phrase ends the sentence («…, 25.» would end it twice)
         what = phrase(f"detail_{detail}", self.q.lang)
         first = Section(phrase("college_detail_known", self.q.lang, what=what, value=value) if value
                         else phrase("college_detail_unknown", self.q.lang, what=what))

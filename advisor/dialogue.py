@@ -36,11 +36,12 @@ IT = re.compile(r"(?<!\w)(это|этому|этого|этой|эта|он(?!\s
                 r"ее|его|нее|него|неи|нею|ним|нем|ему|нему|еи|ею|бул|осы|ол|оны|соны|муны|мунын|онын|буган|"
                 r"осыган|оган|одан|онымен|будан|мунымен)(?!\w)")
 # What a message asks of a college, read on folded words: its phone («нөмірі», «telefony»), its address
-# («мекенжайы») or its site.
+# («мекенжайы»), its site or the languages it teaches in («на каком языке там учат», «qai tilde oqytady»).
 COLLEGE_DETAILS = {
     "phone": re.compile(r"(?<!\w)(телефон|номер(?!\w*\s*\d)|номир|позвон|звонит|байланыс|контакт)"),
     "address": re.compile(r"(?<!\w)(адрес|мекенжаи|мекен жаи|орналаск)"),
     "website": re.compile(r"(?<!\w)(саит|сайт)"),
+    "languages": re.compile(r"(?<!\w)(на каком языке|языки обучения|язык обучения|каи тилде|кандаи тилде|тилинде)"),
 }
 LEADING_MARKERS = frozenset({"а", "ал", "и", "ну", "ок", "давай", "вот"})  # words before what a message is about
 # «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one.

@@ -74,6 +74,7 @@ PHRASES: dict[str, dict[str, str]] = {
     "detail_phone": {"ru": "Телефон", "kk": "Колледждің телефоны"},
     "detail_address": {"ru": "Адрес", "kk": "Колледждің мекенжайы"},
     "detail_website": {"ru": "Сайт", "kk": "Колледждің сайты"},
+    "detail_languages": {"ru": "Язык обучения", "kk": "Колледждің оқыту тілі"},
     "college_languages": {"ru": "Языки обучения: {value}.", "kk": "Оқыту тілі: {value}."},
     "language_ru": {"ru": "русский", "kk": "орыс"},
     "language_kk": {"ru": "казахский", "kk": "қазақ"},

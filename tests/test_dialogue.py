@@ -232,6 +232,16 @@ def test_a_contact_asked_of_the_college_in_focus_is_its_own_or_an_honest_none(re
     assert "24-84-25" in answer.answer.splitlines()[0] and answer.lang == "kk", answer.answer
 
 
+def test_the_language_of_the_college_in_focus_comes_first_and_a_general_question_there_keeps_the_focus(
+        real_advisor) -> None:
+    _, chat = real_advisor.converse("расскажи про колледж Мукашева в Атырау")
+    answer, chat = real_advisor.converse("на каком языке там обучение", chat)
+    assert answer.answer.splitlines()[0] == "Язык обучения: казахский, русский.", answer.answer
+    answer, chat = real_advisor.converse("а стипендия там сколько", chat)  # the same for every college
+    answer, chat = real_advisor.converse("а адрес?", chat)
+    assert "Бергалиева" in answer.answer.splitlines()[0], answer.answer
+
+
 def test_more_after_a_list_of_colleges_lists_the_next_ones_then_says_there_are_no_more(real_advisor) -> None:
     first, chat = real_advisor.converse("колледжи актобе")
     more, chat = real_advisor.converse("ещё", chat)
