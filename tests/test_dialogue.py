@@ -242,13 +242,18 @@ def test_the_language_of_the_college_in_focus_comes_first_and_a_general_question
     assert "Бергалиева" in answer.answer.splitlines()[0], answer.answer
 
 
-def test_more_after_a_list_of_colleges_lists_the_next_ones_then_says_there_are_no_more(real_advisor) -> None:
+def test_more_after_a_list_of_colleges_lists_the_next_ones_then_the_region_s_then_says_there_are_no_more(
+        real_advisor) -> None:
     first, chat = real_advisor.converse("колледжи актобе")
     more, chat = real_advisor.converse("ещё", chat)
     assert more.colleges and not {c.id for c in more.colleges} & {c.id for c in first.colleges}, more.answer
+    towns = set()
     while more.colleges:
+        towns |= {c.city for c in more.colleges}
         more, chat = real_advisor.converse("ещё", chat)
     assert more.answer.startswith("Других колледжей по этому вопросу в моей базе нет"), more.answer
+    region = {c.city for c in real_advisor.kb.colleges if c.region == "Актюбинская область"}
+    assert towns == region and len(towns) > 1  # the town's colleges, then the rest of its region
 
 
 def test_a_change_with_no_grade_place_or_category_re_asks_the_last_question_with_it(real_advisor) -> None:
