@@ -111,20 +111,22 @@ class TextClassifier:
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """One row of label probabilities per text (summing to one), columns in `labels` order."""
-        logits = self._logits(texts, vectors, self._weights)
-        logits -= logits.max(axis=1, keepdims=True)  # softmax, as the multinomial regression's predict_proba
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return _softmax(self._logits(self._grams(texts), vectors, self._weights))
 
-    def each_probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        """One row per text of each label's own probability (one-vs-rest), columns in `labels` order."""
+    def both_probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`probabilities`, and each label's own probability (one-vs-rest), from one reading of the n-grams."""
         if self._each_weights is None:
             raise ValueError("this classifier was fitted without one_vs_rest=True")
-        return 1.0 / (1.0 + np.exp(-self._logits(texts, vectors, self._each_weights)))
+        grams = self._grams(texts)
+        each = 1.0 / (1.0 + np.exp(-self._logits(grams, vectors, self._each_weights)))
+        return _softmax(self._logits(grams, vectors, self._weights)), each
 
-    def _logits(self, texts: Sequence[str], vectors: np.ndarray,
+    def _grams(self, texts: Sequence[str]) -> sparse.spmatrix:
+        return self._vectorizer.transform([letters(t) for t in texts])
+
+    @staticmethod
+    def _logits(grams: sparse.spmatrix, vectors: np.ndarray,
                 weights: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-        grams = self._vectorizer.transform([letters(t) for t in texts])
         gram_weights, dense_weights, intercept = weights
         return grams @ gram_weights + np.asarray(vectors, dtype=np.float32) @ dense_weights + intercept
 
@@ -158,8 +160,8 @@ class IntentModel:
 
     def predict(self, text: str, vector: Sequence[float]) -> Prediction:
         """The prediction for one message and its vector."""
-        rows = np.asarray([vector])
-        return self.read(self.probabilities([text], rows)[0], self._classifier.each_probabilities([text], rows)[0])
+        probabilities, each = self._classifier.both_probabilities([text], np.asarray([vector]))
+        return self.read(probabilities[0], each[0])
 
     def read(self, row: np.ndarray, each: np.ndarray | None = None) -> Prediction:
         """A prediction from one row of probabilities and, to find a second intent, each intent's own."""
@@ -175,6 +177,12 @@ class IntentModel:
         return Prediction(best, confidence, also, ranked, sure=confidence >= self.settings.threshold,
                           guess=confidence < self.settings.clarify_below,
                           worried=best != "crisis" and worry >= self.settings.worry)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, as the multinomial regression's predict_proba."""
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def _split_weights(coef: np.ndarray, intercept: np.ndarray, grams: int,

@@ -133,12 +133,12 @@ def test_held_out_messages_are_understood_in_every_language(held_out_figures: di
 
 def test_held_out_crisis_off_topic_and_injection_are_caught(held_out_figures: dict) -> None:
     test = held_out_figures["test"]
-    # The issue asks for crisis recall 0.98 and precision 0.95; the shipped model catches 57 of the 60 held-out
-    # crisis messages (0.950; 58 before 1,487 more messages of all kinds) at precision 0.950 (0.935 before). The
-    # bars hold today's figures so that a regression fails; the gap is in README and the issue's note.
-    assert test["crisis"]["recall"] >= 0.95 and test["crisis"]["precision"] >= 0.93, test["crisis"]
-    # The issue asks 0.95 for off-topic; the shipped model holds 0.933 (56 of 60). Gap noted in README.
-    assert test["offtopic"]["recall"] >= 0.9 and test["injection"]["recall"] >= 0.95
+    # The issue asks for crisis recall 0.98 and precision 0.95; the shipped model catches 59 of the 60 held-out
+    # crisis messages (0.983) at precision 0.952. The bars allow one message less on each side: the regression is
+    # refitted on every machine, and its numbers differ in the last digits between machines.
+    assert test["crisis"]["recall"] >= 0.96 and test["crisis"]["precision"] >= 0.93, test["crisis"]
+    # Off-topic 0.967 (58 of 60) and injection 1.000 against the issue's 0.95.
+    assert test["offtopic"]["recall"] >= 0.95 and test["injection"]["recall"] >= 0.95
 
 
 def test_vectors_of_one_call_do_not_push_out_those_of_another(tmp_path: Path) -> None:
@@ -168,6 +168,6 @@ def test_interest_messages_of_the_test_part_get_a_first_suggestion_from_their_fi
 
     figures = first_suggestion_fields(groups, load_test_part(TEST_PART))
     assert figures["ru"]["n"] >= 80 and figures["kk"]["n"] >= 80
-    # The issue asks 0.90 in each language; the shipped advisor holds 0.904 (ru) and 0.943 (kk).
+    # The issue asks 0.90 in each language; the shipped advisor holds 0.933 (ru) and 0.914 (kk).
     assert figures["ru"]["first_in_field"] >= 0.90 and figures["kk"]["first_in_field"] >= 0.90, figures
 
