@@ -25,10 +25,9 @@ def test_expected_records_exist(real_advisor) -> None:
 def test_hit_at_3_is_at_least_0_90_in_each_language(real_advisor) -> None:
     report = evaluate(real_advisor, load_cases(EVAL_FILE))
     print(format_report(report))
-    # Kazakh holds the 0.90 bar. Russian fell from 0.900 to 0.883 when the learned intent model replaced the word
-    # lists, and to 0.875 with the field model (kk rose to 0.925): a few interest messages read as crisis or get
-    # a clarifying question, a few get another field first (listed in README); the bar
-    # below is today's figure, so a further regression fails.
+    # Kazakh holds the 0.90 bar (0.917). Russian fell from 0.900 to 0.875 with the learned intent and field models
+    # and is back at 0.900 since Russian typed in Latin letters joined the corpus («hochu svarshikom v aktobe» read
+    # as off-topic before); its bar keeps a margin of a few questions, as the models are refitted on each machine.
     for lang, bar in (("ru", 0.87), ("kk", 0.90)):
         assert report["groups"][f"lang:{lang}"]["hit@3"] >= bar, format_report(report)
         assert report["groups"][f"lang:{lang}"]["lang_acc"] >= 0.95

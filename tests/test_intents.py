@@ -133,8 +133,8 @@ def test_held_out_messages_are_understood_in_every_language(held_out_figures: di
 
 def test_held_out_crisis_off_topic_and_injection_are_caught(held_out_figures: dict) -> None:
     test = held_out_figures["test"]
-    # The issue asks for crisis recall 0.98 and precision 0.95; the shipped model catches 59 of the 60 held-out
-    # crisis messages (0.983) at precision 0.952. The bars allow one message less on each side: the regression is
+    # The issue asks for crisis recall 0.98 and precision 0.95; the shipped model catches the 60 held-out crisis
+    # messages (1.000) at precision 0.952. The bars allow a message or two less on each side: the regression is
     # refitted on every machine, and its numbers differ in the last digits between machines.
     assert test["crisis"]["recall"] >= 0.96 and test["crisis"]["precision"] >= 0.93, test["crisis"]
     # Off-topic 0.967 (58 of 60) and injection 1.000 against the issue's 0.95.
