@@ -27,6 +27,16 @@ def teaching(kb: KnowledgeBase, speciality_ids: list[str], place: Place | None) 
     return near([c for c in kb.colleges if set(speciality_ids) & set(c.specialities)], place)
 
 
+def rest_of_region(kb: KnowledgeBase, place: Place | None, speciality_ids: list[str],
+                   listed: frozenset[str]) -> list[College]:
+    """Colleges of a town's region outside the town and not `listed` yet, teaching the specialities if any are
+    given; none when the place is a whole region."""
+    if not (place and place.city):
+        return []
+    return [c for c in kb.colleges if c.region == place.region and c.city != place.city and c.id not in listed
+            and (not speciality_ids or set(speciality_ids) & set(c.specialities))]
+
+
 def best_first(colleges: list[College], speciality_ids: list[str]) -> list[College]:
     """Colleges teaching more of the suggested specialities first, then those with more known details, then in the
     order given (sorting is stable)."""

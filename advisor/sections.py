@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
-from advisor.colleges import best_first, near, teaching
+from advisor.colleges import best_first, near, rest_of_region, teaching
 from advisor.phrases import phrase
 from advisor.places import Place
 from advisor.safety import SAFETY_RECORDS
@@ -149,9 +149,10 @@ class Writer:
     def _college_list(self, head: str, colleges: list[College], speciality_ids: list[str]) -> Section:
         ordered = [c for c in best_first(colleges, speciality_ids) if c.id not in self.skip]
         if not ordered:
-            if rest := self._rest_of_region(speciality_ids):  # «ещё» after all of a town's: the region's others
-                return self._college_list(phrase("colleges_rest_of_region", self.lang, city=self.place.label(self.lang)),
-                                          rest, speciality_ids)
+            # «ещё» after every college of a town: the rest of its region, then no more.
+            if rest := rest_of_region(self.kb, self.place, speciality_ids, self.skip):
+                head = phrase("colleges_rest_of_region", self.lang, city=self.place.label(self.lang))
+                return self._college_list(head, rest, speciality_ids)
             return Section(phrase("no_more_colleges", self.lang))
         if len(ordered) == 1 and not speciality_ids and not self.skip:
             # The one college of a place: its card (what it teaches, where it is) says more than a one-line list.
@@ -177,13 +178,6 @@ class Writer:
         if not self.place:
             lines.append(phrase("ask_place", self.lang))
         return Section("\n".join(lines), {c.id: 0.0 for c in shown}, shown)
-
-    def _rest_of_region(self, speciality_ids: list[str]) -> list[College]:
-        """Colleges of the town's region outside the town, not listed yet (teaching the specialities, if any)."""
-        if not (self.place and self.place.city):
-            return []
-        return [c for c in self.kb.colleges if c.region == self.place.region and c.city != self.place.city
-                and c.id not in self.skip and (not speciality_ids or set(speciality_ids) & set(c.specialities))]
 
     def college_cards(self, colleges: list[College]) -> Section:
         """A few colleges talked about together («а чему у них учат?»), each card shorter."""
