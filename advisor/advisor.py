@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
+from advisor.colleges import in_place
 from advisor.composer import Composer
 from advisor.dialogue import (
     Conversation,
@@ -108,6 +109,9 @@ class Advisor:
             vector = state.retriever.query_vector(cleaned)  # cached: the intent model asked for it already
             boosts, group = state.fields.read(cleaned, vector)
             question = replace(question, field_boosts=boosts, field=group)
+        elif question.intent in BY_FIELD:
+            # «когда подавать на медицинское?»: medical specialities have dates of their own.
+            question = replace(question, field=question.field or self._field_named(cleaned))
         answer = Composer(state.kb, state.retriever, question, top_k or self.top_k).compose()
         answer.label, answer.confidence = question.intent, prediction.confidence
         if is_vague(cleaned) and not names_a_speciality(answer):
@@ -171,8 +175,12 @@ class Advisor:
             and refers_to_thing(text) and find_place(text) is None
         there = pointed and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
                              or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
+        # «Maqat kolledjinin saity qandai»: a contact of a town's only college.
+        if (detail := college_detail(text)) and (place := find_place(text)) and place.city \
+                and len(here := [c for c in self.kb.colleges if in_place(c, place)]) == 1:
+            return self.about_college(here[0].id, lang, detail)
         # «а номер телефона у них есть?»: a contact of the college in focus, not the speciality «телефон» names.
-        if (detail := college_detail(text)) and (conv.college or conv.colleges) and not find_place(text):
+        if detail and (conv.college or conv.colleges) and not find_place(text):
             if conv.college or len(conv.colleges) == 1:
                 return self.about_college(conv.college or conv.colleges[0], lang, detail)
             return self.about_colleges(conv.colleges, lang)  # each card shows what the source gives
@@ -192,25 +200,39 @@ class Advisor:
             return answer
         if act == "more" and conv.listing:
             return self._more(conv, lang, grade, city)
-        if act == "back" and conv.listing:
-            answer = self.ask(conv.listing, lang=lang, grade=grade, city=city)
-            _note_question(conv, conv.listing, answer)
+        if act == "back" and (conv.listing or conv.asked == "colleges" and conv.question):
+            # the last list of specialities again, or of colleges («artqa» after «тағы» under a list of colleges)
+            asked = conv.listing or conv.question
+            answer = self.ask(asked, lang=lang, grade=grade, city=city)
+            _note_question(conv, asked, answer)
             return answer
-        # «Шымкенттегілерді де жазшы» after colleges of Taraz: a short message naming a new place changes the place,
-        # whichever chat act the model reads in it, or whatever it reads unsure («жазшы» once read as injection);
-        # so does a place alone («риддер?»).
-        changes_place = (act in CHAT_ACTS or not prediction.sure or len(tokens(text)) <= 2) and is_short(text) \
-            and find_place(text) is not None
-        if (act == "change_detail" or changes_place) and (answer := self._changed_detail(text, conv, lang, grade,
+        # «Шымкенттегілерді де жазшы» after colleges of Taraz: a short message naming a new place or grade changes
+        # it, whichever chat act the model reads in it, or whatever it reads unsure («жазшы» once read as injection,
+        # «он бірінші сыныпты бітірсе қанша болады» as salary); so does a place alone («риддер?»), and a quota
+        # category read unsure in a longer message («ал мүгедектігі болса ше? короче інім үшін сұрап жатырмын»).
+        loose = act in CHAT_ACTS or not prediction.sure
+        changes_detail = (loose or len(tokens(text)) <= 2) and is_short(text) and find_place(text) is not None \
+            or loose and (is_short(text) and says_grade or bool(detect_tags(text)))
+        if (act == "change_detail" or changes_detail) and (answer := self._changed_detail(text, conv, lang, grade,
                                                                                               city)):
             return answer
         if act == "change_detail" and conv.asked == "suggest" and (answer := self._other_interest(text, conv, lang,
                                                                                                      grade, city)):
             return answer
-        if act == "change_detail" and conv.asked in COMBINABLE and conv.question and not conv.focus:
-            # «а если на медицинский?» after «когда подавать доки?»: the last question, with what this one adds.
-            overrides: dict[str, Any] = {"intent": conv.asked, **({"grade": grade} if grade else {})}
+        # «а если на медицинский?» after «когда подавать доки?»: the last question, with what this one adds; the
+        # model may read a field named alone as an interest («al medicinalyq mamandyqqa tapsyrsam?»).
+        adds_field = act == "suggest" and conv.asked in BY_FIELD and is_elliptic(text)
+        if (act == "change_detail" or adds_field) and conv.asked in COMBINABLE and conv.question and not conv.focus:
+            overrides: dict[str, Any] = {"intent": conv.asked, "field": self._field_named(text),
+                                         **({"grade": grade} if grade else {})}
             return self.ask(f"{conv.question} {text}", lang=lang, grade=grade, city=city, overrides=overrides)
+        if act in BY_FIELD and isinstance(spec := self.kb.get(conv.focus), Speciality):
+            # «до какого числа документы?» while a medical speciality is talked about: its own dates, unless the
+            # message names another field.
+            field_asked = self._field_named(text) or spec.group.value
+            answer = self.ask(text, lang=lang, grade=grade, city=city, overrides={"field": field_asked})
+            _note_question(conv, text, answer)  # a question of its own: «а после 9?» re-asks it
+            return answer
         if conv.asked in FOCUS_INTENTS and (act in ("change_detail", conv.asked) or is_elliptic(text)) \
                 and (other := self._named_speciality(text)):
             conv.focus = other  # «а на бухгалтера?» after «сколько учиться на повара?»: the same, about another
@@ -222,6 +244,9 @@ class Advisor:
             # «она вообще востребована?»: the same question, about the speciality in focus by its name.
             name = spec.name_kk if lang == "kk" and spec.name_kk else spec.name_ru
             return self.ask(f"{text} {name}", lang=lang, grade=grade, city=city, overrides={"intent": act})
+        if act == "suggest" and conv.focus and refers_to_thing(text) and is_short(text) \
+                and not self._named_speciality(text):
+            return self.about_speciality(conv.focus, "info", lang, grade, city)  # «с ним куда работать идти»
         if act in FOCUS_INTENTS:
             return self._about_focus(text, act, conv, lang, grade, city)
         return None
@@ -285,6 +310,11 @@ class Advisor:
         if not conv.focus:
             return self._clarify(text, lang) if pointed else None
         return self.about_speciality(conv.focus, FOCUS_INTENTS[act], lang, grade, city)
+
+    def _field_named(self, text: str) -> str:
+        """The field of specialities a message surely names on its own («шығармашылыққа ше?»), or ''."""
+        state = self._state
+        return state.fields.read(text, state.retriever.query_vector(text))[1] if state.fields is not None else ""
 
     @staticmethod
     def _clarify(text: str, lang: str) -> Answer:
@@ -443,6 +473,7 @@ FOCUS_INTENTS = {"speciality_info": "info", "speciality_code": "info", "speciali
 CHAT_ACTS = frozenset({"greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "back", "change_detail",
                        "feedback"})
 SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answer may list suggested specialities
+BY_FIELD = frozenset({"admission_dates"})  # intents with a rule of their own for some fields (see Admission.groups)
 
 
 def names_a_speciality(answer: Answer) -> bool:

@@ -25,6 +25,7 @@ from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import (Admission, College, Faq, KnowledgeRecord, LabourFact, Profession, Programme,
                               Speciality)
+from knowledge.text import stemmed_tokens
 
 R = TypeVar("R", bound=KnowledgeRecord)
 
@@ -43,7 +44,8 @@ RECORDS_FOR: dict[str, tuple[str, ...]] = {
     "free": ("is-college-free", "second-qualification"),
     "speciality_compare": ("working-vs-midlevel",),
     "stipend": ("stipend-amount", "stipend"),
-    "admission_dates": ("dates-general", "dates-grade-9", "dates-grade-11"),
+    "admission_dates": ("dates-general", "dates-grade-9", "dates-grade-11", "dates-medical-pedagogical",
+                        "dates-creative"),
     "admission_documents": ("documents", "where-to-apply", "apply-online", "who-may-apply"),
     "admission_exams": ("no-ent-for-college", "creative-exams", "pass-mark"),
     "medical_certificate": ("medical-certificate",),
@@ -81,7 +83,7 @@ _KIND_OF = {"admission_dates": "admission", "admission_documents": "admission", 
 # Intents a record named by its own name answers («Жас маман», «Серпін», «ЕНТ для колледжа»).
 NAMED_RECORD_INTENTS = frozenset({"targeted", "free", "ent", "suggest", "speciality_info", "dual", "university",
                                   "admission_exams", "pass_mark"})
-SAYS_COLLEGE = re.compile(r"колледж|college")  # on folded text, where «kolledzh» reads «колледж»
+SAYS_COLLEGE = re.compile(r"колледж|college|цоллег")  # on folded text: «kolledzh» reads «колледж», «College» «цоллеге»
 # Intents a message naming one college by its own name asks about that college.
 ABOUT_A_COLLEGE = frozenset({"colleges", "speciality_info", "suggest", "clarify"})
 # Categories whose college quota no source of ours confirms: the answer says so instead of a figure.
@@ -110,6 +112,8 @@ class Composer:
         self.extra = self._also_sections()
         if intent == "clarify":
             return self._clarify()
+        if intent == "offtopic" and not self.q.sure and (college := self._named_college()):
+            return self.college(college)  # «Almaty Polytechnic College туралы не білесің», read unsure as off-topic
         if intent in PHRASE_FOR:
             key, kind, answered = PHRASE_FOR[intent]
             return self._answer(kind, [Section(phrase(key, self.q.lang))], answered=answered)
@@ -184,9 +188,21 @@ class Composer:
         if not matched:
             return None
         best, runner_up = matched[0][0], (matched[1][0] if len(matched) > 1 else 0)
-        # One college whose name the message spells out, not several sharing «политехнический» or «высший».
+        # One college whose name the message spells out, not several sharing «политехнический» or «высший»; or
+        # one a proper name the person wrote names alone («Қастеев атындағы колледж», «JIHC»).
         college = self.kb.get(matched[0][1])
-        return college if isinstance(college, College) and best >= 4 and best >= 2 * runner_up else None
+        spelt_out = best >= 4 and best >= 2 * runner_up or self._proper_name_only_in(matched[0][1], hits)
+        return college if isinstance(college, College) and spelt_out else None
+
+    def _proper_name_only_in(self, college_id: str, hits: list[Hit]) -> bool:
+        """True when a capitalised word of the message names this college and no other found."""
+        names = {s for w in re.findall(r"\w+", self.q.text) if w[:1].isupper() and len(w) >= 4
+                 for s in stemmed_tokens(w)} - self.relevance.ignored_terms  # not a place («Астана»)
+        def named(term: str) -> bool:  # «Қастеев» names «им. Кастеева»
+            return any(term.startswith(name) or name.startswith(term) for name in names)
+        own = {t for h in hits if h.id == college_id for t in h.key_terms if named(t)}
+        others = {t for h in hits if h.id != college_id for t in h.key_terms}
+        return bool(own - others)
 
     def about(self, spec: Speciality) -> Answer:
         """The card, the colleges or the free routes of one chosen speciality."""
@@ -335,6 +351,8 @@ class Composer:
             key = "demand_jobs" if facts and facts[0].topic == "employment" else "demand_country"
             lead = phrase("demand_region_unknown" if region else key, self.q.lang,
                           place=self.q.place.label(self.q.lang) if self.q.place else "")
+        if spec and (work := self.write.t(spec.work_ru, spec.work_kk)):
+            lead += f"\n{phrase('work', self.q.lang)}: {work}"  # «куда с ней берут?»: where its graduates work
         return self._labour_answer("salary", lead, facts)
 
     def _closest_first(self, records: list[R], kind: str, region: str = "") -> list[R]:
@@ -413,6 +431,11 @@ class Composer:
     def _record_sections(self, intent: str) -> list[Section]:
         candidates = [r for rid in RECORDS_FOR.get(intent, ()) if (r := self.kb.get(rid)) is not None
                       and (not isinstance(r, Admission) or r.grade is None or r.grade == self.q.grade)]
+        # «а если на медицинский?»: a rule for the field asked about is the answer; rules of other fields are not.
+        by_field = [r for r in candidates if isinstance(r, Admission) and self.q.field in r.groups]
+        if by_field:
+            return [self._record_section(by_field[0], 1.0)]
+        candidates = [r for r in candidates if not (isinstance(r, Admission) and r.groups)]
         if self.q.grade and any(isinstance(r, Admission) and r.grade == self.q.grade for r in candidates):
             candidates = [r for r in candidates if not isinstance(r, Admission) or r.grade == self.q.grade]
         if not candidates:

@@ -44,8 +44,9 @@ COLLEGE_DETAILS = {
     "languages": re.compile(r"(?<!\w)(на каком языке|языки обучения|язык обучения|каи тилде|кандаи тилде|тилинде)"),
 }
 LEADING_MARKERS = frozenset({"а", "ал", "и", "ну", "ок", "давай", "вот"})  # words before what a message is about
-# «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one.
-ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\b(ше|ше ендi|ше енди)$")
+# «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one; «ше» may end a clause
+# before a comment («шығармашылыққа ше? ән айтам»).
+ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\bше\b")
 # Kazakh letters, or a Kazakh question particle or word on the folded words (so «Oralda kolledj bar ma» too);
 # «рахмет» is not among them: Russian speakers in Kazakhstan thank with it too.
 KAZAKH_LETTERS = re.compile(r"[әғқңөұүһі]")

@@ -116,6 +116,11 @@ def place_key(word: str) -> str:
     return _VOWEL_THEN_Y.sub("и", word).replace("й", "и")
 
 
+def places_named(words: set[str]) -> list[Place]:
+    """The places some of the words name («Shymkentte» names Шымкент)."""
+    return [place for place in PLACES if any(place.names(word) for word in words)]
+
+
 def place_words(text: str) -> set[str]:
     """Words of the text that name a place: they say where, not what to study."""
     return {w for w in tokens(text) if names_a_place(w)}

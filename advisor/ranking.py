@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from advisor.labour import regional_demand
-from advisor.places import place_words
+from advisor.places import place_words, places_named
 from embeddings.retriever import Hit
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import LabourFact, Profession, Speciality
@@ -47,7 +47,9 @@ class Relevance:
                          and len(w) > 2 and not w.isdigit()]
         # A place's Russian stem is upper-cased to keep it from Kazakh stems; its lower-case form is the place too
         # («Жезказгане» → «жезказган», which would otherwise name the «Жезқазған … колледжі» as a correction).
-        place_terms = {form for w in where for s in stemmed_tokens(w) for form in (s, s.lower())}
+        # The place's own names too: «Shymkentte» stems to «ШЫМКЕНТТ», and «Шымкент көлік колледжі» is not named by it.
+        own_names = " ".join(f"{p.city} {p.name_kk}" for p in places_named(where)) if where else ""
+        place_terms = {form for w in [*where, *tokens(own_names)] for s in stemmed_tokens(w) for form in (s, s.lower())}
         return cls(frozenset(stemmed_tokens(text)), GENERIC_STEMS | place_terms,
                    len(content_words) <= MAX_WORDS_FOR_CORRECTIONS)
 

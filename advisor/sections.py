@@ -56,8 +56,10 @@ class Writer:
         lines = [phrase(intro, self.lang)]
         for n, suggestion in enumerate(specialities, 1):
             spec = self._speciality(suggestion.id)
-            # The code stays in the details card: a teenager reads the name and the reason.
-            lines.append(f"{n}. {self.spec_name(spec.id)} — {phrase('why', self.lang)}: {suggestion.why}"
+            # The code, short, after the name: «на кого поступать на сварщика?» is answered by it, and the
+            # application on egov.kz asks for it.
+            code = f" ({spec.code})" if spec.code else ""
+            lines.append(f"{n}. {self.spec_name(spec.id)}{code} — {phrase('why', self.lang)}: {suggestion.why}"
                          f"{self._study(spec)}")
         return Section("\n".join(lines), _scores(specialities))
 
@@ -153,6 +155,13 @@ class Writer:
             if rest := rest_of_region(self.kb, self.place, speciality_ids, self.skip):
                 head = phrase("colleges_rest_of_region", self.lang, city=self.place.label(self.lang))
                 return self._college_list(head, rest, speciality_ids)
+            # «тағы бар ма?» after every college of the speciality: the place's other colleges, whose lists of
+            # specialities the knowledge may lack.
+            others = [c for c in [*near(self.kb.colleges, self.place), *rest_of_region(self.kb, self.place, [], self.skip)]
+                      if c.id not in self.skip] if self.place and speciality_ids else []
+            if others:
+                head = phrase("colleges_other_specialities", self.lang, where=self.place.label(self.lang))
+                return self._college_list(head, others, [])
             return Section(phrase("no_more_colleges", self.lang))
         if len(ordered) == 1 and not speciality_ids and not self.skip:
             # The one college of a place: its card (what it teaches, where it is) says more than a one-line list.

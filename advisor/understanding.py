@@ -59,6 +59,7 @@ class Question:
     field: str = ""  # the speciality group the message surely points to, from FieldModel
     near_too: bool = False  # «ещё» asked past what the message points to: suggestions near in meaning are kept too
     worried: bool = False  # the message may hide a crisis (see Prediction.worried): the answer ends with the helplines
+    sure: bool = True  # the intent model was sure of the intent (see Prediction.sure)
 
     def asks(self, intent: str) -> bool:
         """True when the message asks this, first or besides."""
@@ -117,6 +118,7 @@ def understand(text: str, detector: LanguageDetector, prediction: Prediction, la
         also=() if prediction.intent == "injection" else prediction.also,
         alternatives=tuple(label for label, _ in prediction.ranked[:2]),
         worried=prediction.worried,
+        sure=prediction.sure,
     )
 
 

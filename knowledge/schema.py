@@ -179,6 +179,7 @@ class Admission(Record):
     text_ru: Required
     text_kk: Required
     grade: Literal[9, 11] | None = None
+    groups: list[Group] = []  # the fields of specialities the rule holds for (medical dates); empty: every field
     keywords_ru: list[Required] = []
     keywords_kk: list[Required] = []
     changes_yearly: bool = False
