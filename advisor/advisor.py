@@ -211,7 +211,10 @@ class Advisor:
         # «он бірінші сыныпты бітірсе қанша болады» as salary); so does a place alone («риддер?»), and a quota
         # category read unsure in a longer message («ал мүгедектігі болса ше? короче інім үшін сұрап жатырмын»).
         loose = act in CHAT_ACTS or not prediction.sure
-        changes_detail = (loose or len(tokens(text)) <= 2) and is_short(text) and find_place(text) is not None \
+        # «а в жанакале есть что нибудь» under a list of colleges, read as an interest: the place changes too.
+        place_talk = len(tokens(text)) <= 2 or act == "suggest" and conv.topic == "colleges" \
+            and not self._named_speciality(text)
+        changes_detail = (loose or place_talk) and is_short(text) and find_place(text) is not None \
             or loose and (is_short(text) and says_grade or bool(detect_tags(text)))
         if (act == "change_detail" or changes_detail) and (answer := self._changed_detail(text, conv, lang, grade,
                                                                                               city)):

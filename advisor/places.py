@@ -21,7 +21,7 @@ class Place:
     def names(self, word: str) -> bool:
         """True when this single word names the place."""
         word = place_key(word)
-        return any(word == place_key(stem[:-1]) if stem.endswith("$")
+        return any(is_case_of(word, place_key(stem[:-1])) if stem.endswith("$")
                    else word.startswith(place_key(stem.split("-")[0].split(" ")[0]))
                    for stem in self.stems if stem.endswith("$") or len(stem.split("-")[0].split(" ")[0]) >= 4)
 
@@ -105,6 +105,18 @@ PLACES: tuple[Place, ...] = (
 _VOWEL_THEN_Y = re.compile(r"(?<=[аеиоуэюяё])ы")
 
 
+# Case endings a short place name takes, folded (Kazakh locative, dative, ablative, genitive, «-дағы»; Russian
+# oblique cases): «Қапалға», «Embada», «Шалкаре». Short names match only with these, not as word beginnings.
+CASE_ENDINGS = frozenset({"а", "е", "у", "ы", "и", "ом", "ем", "ои", "да", "де", "та", "те", "га", "ге", "ка", "ке",
+                          "на", "не", "дан", "ден", "тан", "тен", "нан", "нен", "дагы", "деги", "тагы", "теги",
+                          "нын", "нин", "дын", "дин", "тын", "тин"})
+
+
+def is_case_of(word: str, name: str) -> bool:
+    """True when the folded word is the folded short place name, bare or with a case ending."""
+    return word == name or word.startswith(name) and word[len(name):] in CASE_ENDINGS
+
+
 @lru_cache(maxsize=50_000)
 def place_key(word: str) -> str:
     """A place word as it is compared: Kazakh letters folded, «ё» and «й» read plainly.
@@ -112,7 +124,7 @@ def place_key(word: str) -> str:
     Teenagers type «Актобе» for «Ақтөбе» and «semeyde» for «Семейде»; Latin «y» after a vowel comes back
     from transliteration as «ы», where it stood for «й».
     """
-    word = fold(word.replace("ё", "е"))
+    word = fold(word.replace("ё", "е").replace("э", "е"))  # Latin «Embada» comes back as «ембада»
     return _VOWEL_THEN_Y.sub("и", word).replace("й", "и")
 
 
@@ -139,7 +151,7 @@ def find_place(text: str) -> Place | None:
     for place in PLACES:
         for stem in map(place_key, place.stems):
             if stem.endswith("$"):
-                if stem[:-1] in words:
+                if any(is_case_of(word, stem[:-1]) for word in words):
                     return place
             elif "-" in stem or " " in stem:
                 if f" {stem.replace('-', ' ')}" in f" {joined}":

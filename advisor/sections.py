@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
-from advisor.colleges import best_first, near, rest_of_region, teaching
+from advisor.colleges import best_first, in_place, near, rest_of_region, teaching
 from advisor.phrases import phrase
 from advisor.places import Place
 from advisor.safety import SAFETY_RECORDS
@@ -132,6 +132,13 @@ class Writer:
             what = (f"«{self.spec_name(speciality_ids[0])}»" if len(speciality_ids) == 1
                     else phrase("these_specialities", self.lang))
             colleges = teaching(self.kb, speciality_ids, self.place)
+            town = [c for c in self.kb.colleges if in_place(c, self.place)] if self.place and self.place.city else []
+            if colleges and town and not {c.id for c in colleges} & {c.id for c in town}:
+                # «Саранда колледж бар ма?» while hairdressing is talked about: taught only elsewhere in the region,
+                # so the town's own colleges first, then where the speciality is taught nearest.
+                missing = Section(phrase("no_colleges_here", self.lang, where=where, what=what))
+                nearby = self._college_list(phrase("colleges_nearby", self.lang, what=what), colleges, speciality_ids)
+                return join(missing, self.colleges([], town), nearby)
             if colleges:
                 return self._college_list(phrase("colleges_intro", self.lang, what=what, where=where), colleges,
                                           speciality_ids)
