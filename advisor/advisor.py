@@ -97,8 +97,11 @@ class Advisor:
         if not any(any(ch.isalpha() for ch in word) for word in tokens(cleaned)):  # emoji, digits, binary
             return _unanswered(text, lang or "ru", phrase("no_text", lang or "ru"))
         prediction = _predict(state, cleaned)
-        # A crisis or an illegal request found by either the model or the word-list floor wins over everything.
-        if risk := risk_of(cleaned) or (prediction.intent if prediction.intent in SAFETY_RECORDS else None):
+        # A crisis or an illegal request found by either the model or the word-list floor wins over everything; a
+        # crisis even read unsure, an illegal request only read surely («а на спасателя в нём можно?» at 0.27 is not).
+        modelled = prediction.intent if prediction.intent == "crisis" or prediction.intent in SAFETY_RECORDS \
+            and prediction.sure else None
+        if risk := risk_of(cleaned) or modelled:
             answer = safety_answer(state.kb, risk, lang or state.detector.detect(cleaned))
             answer.question, answer.label, answer.confidence = text, prediction.intent, prediction.confidence
             return answer
@@ -128,7 +131,8 @@ class Advisor:
         conv = conversation if conversation is not None and not conversation.expired() else Conversation()
         cleaned = (text or "").strip()[: self.max_chars]
         detected = self._state.detector.detect(cleaned) if cleaned else (conv.lang or "ru")
-        lang = conversation_language(cleaned, conv, detected)
+        sure = bool(cleaned) and self._state.detector.sure_of(cleaned, detected, LANGUAGE_SWITCH_MARGIN)
+        lang = conversation_language(cleaned, conv, detected, sure)
         grade = conv.grade or grade
         city = conv.city or city
         answer = self._in_thread(cleaned, conv, lang, grade, city) if cleaned and conv.topic else None
@@ -371,6 +375,10 @@ class Advisor:
             conv.colleges = listed
             conv.colleges_seen = (conv.colleges_seen if answer.label == "more" else []) + listed
             conv.college = listed[0] if len(listed) == 1 else ""
+        if len(listed) == 1 and conv.college == listed[0] and not conv.suggested \
+                and isinstance(card := self.kb.get(listed[0]), College):
+            # a college's card lists what it teaches: «третий что за специальность» picks from that list
+            conv.suggested = [sid for sid in card.specialities if sid not in card.licence_return_listed]
         conv.city = answer.city or conv.city
         conv.grade = answer.grade or conv.grade
         conv.updated = time.time()
@@ -476,6 +484,9 @@ FOCUS_INTENTS = {"speciality_info": "info", "speciality_code": "info", "speciali
 CHAT_ACTS = frozenset({"greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "back", "change_detail",
                        "feedback"})
 SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answer may list suggested specialities
+# Log-odds above which a short message switches the chat's language: «ты бот или живой?» (5.9), «а он в каком
+# районе?» (4.8) do; «иә» (1.4 for Russian), «ок», «ещё», «давай», «спс» (≤ 3.1) do not. Read on dev chats.
+LANGUAGE_SWITCH_MARGIN = 4.0
 BY_FIELD = frozenset({"admission_dates"})  # intents with a rule of their own for some fields (see Admission.groups)
 
 

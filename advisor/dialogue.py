@@ -91,9 +91,10 @@ class Conversation:
             return cls()
 
 
-def conversation_language(text: str, conversation: Conversation, detected: str) -> str:
-    """A short message keeps the conversation's language unless it is clearly in the other one."""
-    if not conversation.lang or len(tokens(text)) > SHORT_WORDS:
+def conversation_language(text: str, conversation: Conversation, detected: str, sure: bool = False) -> str:
+    """A short message keeps the conversation's language unless it is clearly in the other one: Kazakh letters or
+    particles, or a detector `sure` of it («ты бот или живой?» after «салем»)."""
+    if not conversation.lang or len(tokens(text)) > SHORT_WORDS or sure:
         return detected
     if detected == "kk" and (KAZAKH_LETTERS.search(text.lower()) or CLEARLY_KAZAKH_WORDS.search(letters(text))):
         return "kk"

@@ -37,8 +37,16 @@ class LanguageDetector:
 
     def detect(self, text: str) -> str:
         """'kk' or 'ru'; Russian when the text has no words."""
+        return self._languages[1] if self._score(text) > 0 else self._languages[0]
+
+    def sure_of(self, text: str, language: str, margin: float) -> bool:
+        """True when the text is in this language with a log-odds of at least `margin`."""
+        score = self._score(text)
+        return (score if language == self._languages[1] else -score) >= margin
+
+    def _score(self, text: str) -> float:
+        """The log-odds of the second language; 0 leans to the first (Russian) for a text with no words."""
         folded = letters(text)
         if not folded:
-            return "ru"
-        score = float((self._vectorizer.transform([folded]) @ self._weights)[0]) + self._intercept
-        return self._languages[1] if score > 0 else self._languages[0]
+            return -1.0 if self._languages[0] == "ru" else 1.0
+        return float((self._vectorizer.transform([folded]) @ self._weights)[0]) + self._intercept

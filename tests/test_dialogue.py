@@ -274,3 +274,39 @@ def test_an_option_number_after_a_list_of_colleges_picks_a_college_and_the_list_
     assert answer.answer.startswith(listed[-1])
     answer, chat = real_advisor.converse("8", chat)  # six are shown at most
     assert "нет" in answer.answer and not answer.colleges
+
+
+def test_medical_or_creative_dates_answer_a_changed_field_even_after_the_grade(real_advisor) -> None:
+    _, chat = real_advisor.converse("до какого числа сдавать доки после 9?")
+    answer, chat = real_advisor.converse("а если на медицинское?", chat)
+    assert "15 августа" in answer.answer.splitlines()[0], answer.answer
+    answer, _ = real_advisor.converse("шығармашылыққа ше? ән айтам", chat)
+    assert "20 шілде" in answer.answer.splitlines()[0], answer.answer
+
+
+def test_more_after_every_college_of_the_speciality_lists_the_places_other_colleges(real_advisor) -> None:
+    first, chat = real_advisor.converse("Атырау облысында мұнай-газға оқитын колледж керек")
+    more, _ = real_advisor.converse("tagy bar ma", chat)
+    assert more.colleges and not {c.id for c in more.colleges} & {c.id for c in first.colleges}, more.answer
+    assert all(c.region == "Атырауская область" for c in more.colleges)
+
+
+def test_a_town_that_does_not_teach_the_speciality_in_focus_shows_its_own_colleges(real_advisor) -> None:
+    _, chat = real_advisor.converse("Qaragandyda shash qiudy uiretetin kolledj bar ma")
+    answer, _ = real_advisor.converse("Саранда колледж бар ма", chat)
+    assert any(c.city == "Сарань" for c in answer.colleges), answer.answer
+
+
+def test_a_clearly_russian_short_message_switches_a_kazakh_chat_to_russian(real_advisor) -> None:
+    _, chat = real_advisor.converse("сәлем")
+    answer, chat = real_advisor.converse("ок", chat)  # too short to be sure of: the chat's language stays
+    assert answer.lang == "kk"
+    answer, chat = real_advisor.converse("ты бот или живой?", chat)
+    assert answer.lang == "ru", answer.answer
+
+
+def test_an_option_number_after_a_college_card_picks_one_of_its_specialities(real_advisor) -> None:
+    card, chat = real_advisor.converse("какие специальности в актюбинском медколледже маметовой")
+    answer, _ = real_advisor.converse("третий что за специальность", chat)
+    college = real_advisor.kb.get(card.colleges[0].id)
+    assert answer.specialities and answer.specialities[0].id == college.specialities[2], answer.answer

@@ -38,3 +38,10 @@ def test_words_that_only_start_like_a_town_are_not_places() -> None:
 @pytest.mark.parametrize("text", ["семейный бизнес", "семейная медицина", "у нас многодетная семья"])
 def test_family_words_are_not_the_city_of_semey(text: str) -> None:
     assert find_place(text) is None
+
+
+@pytest.mark.parametrize("text, city", [("Қапалға жақын колледж бар ма", "Капал"), ("al Embada?", "Эмба"),
+                                        ("Оралда", "Уральск"), ("в Шалкаре", "Шалкар")])
+def test_short_place_names_are_found_with_their_case_endings(text: str, city: str) -> None:
+    place = find_place(text)
+    assert place is not None and place.city == city
