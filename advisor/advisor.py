@@ -197,13 +197,21 @@ class Advisor:
             return self.about_college(conv.college, lang)
         if there and act in ("colleges", "speciality_info") and len(conv.colleges) > 1:
             return self.about_colleges(conv.colleges, lang)  # «а чему у них учат?» after a list of colleges
-        if act == "more" and conv.topic == conv.asked == "colleges" and conv.colleges and conv.question:
+        more_specialities = self._more(conv, lang, grade, city) if act == "more" and conv.listing \
+            and conv.topic != "colleges" else None
+        if more_specialities and more_specialities.specialities:
+            return more_specialities
+        # «ещё» after a list of colleges, or after the one speciality the person named with its colleges («где
+        # учиться на сварщика в актюбинской области», «eshe»): the next colleges for the same question.
+        next_colleges = conv.topic == conv.asked == "colleges" or more_specialities is not None
+        if act == "more" and next_colleges and conv.colleges and conv.question:
             answer = self.ask(conv.question, lang=lang, grade=grade, city=city,
-                              overrides={"seen_colleges": tuple(conv.colleges_seen or conv.colleges)})
-            answer.label = "more"  # «ещё» after a list of colleges: the next colleges for the same question
+                              overrides={"seen_colleges": tuple(conv.colleges_seen or conv.colleges),
+                                         "intent": "colleges"})
+            answer.label = "more"
             return answer
-        if act == "more" and conv.listing:
-            return self._more(conv, lang, grade, city)
+        if more_specialities:
+            return more_specialities
         if act == "back" and (conv.listing or conv.asked == "colleges" and conv.question):
             # the last list of specialities again, or of colleges («artqa» after «тағы» under a list of colleges)
             asked = conv.listing or conv.question
@@ -250,7 +258,9 @@ class Advisor:
                 and isinstance(spec := self.kb.get(conv.focus), Speciality) and not self._named_speciality(text):
             # «она вообще востребована?»: the same question, about the speciality in focus by its name.
             name = spec.name_kk if lang == "kk" and spec.name_kk else spec.name_ru
-            return self.ask(f"{text} {name}", lang=lang, grade=grade, city=city, overrides={"intent": act})
+            answer = self.ask(f"{text} {name}", lang=lang, grade=grade, city=city, overrides={"intent": act})
+            _note_question(conv, f"{text} {name}", answer)  # «Atyrauda she» next re-asks it about that speciality
+            return answer
         if act == "suggest" and conv.focus and refers_to_thing(text) and is_short(text) \
                 and not self._named_speciality(text):
             return self.about_speciality(conv.focus, "info", lang, grade, city)  # «с ним куда работать идти»

@@ -283,10 +283,13 @@ class Composer:
     def _colleges(self) -> Answer | None:
         if not self.q.place:  # «где учат на повара?»: suggest, then ask where
             return self._suggest()
-        named = [c for h in self._search(k=5, kinds=("college",), by_name_only=True)
-                 if in_place(c := self.kb.get(h.id), self.q.place) and isinstance(c, College)]
         # «какие вообще колледжи есть в Костанае» names no speciality: all the place's colleges, not guessed ones.
-        specialities = self._specialities(by_name_only=True)[:3] if not named else []
+        # «графикалык дизайнды Алматыда кай колледж окытады» names a speciality: the colleges teaching it, not the
+        # one whose name says «дизайн»; a college spelt out by name is still that college.
+        specialities = self._specialities(by_name_only=True)[:3]
+        named = [c for h in self._search(k=5, kinds=("college",), by_name_only=True)
+                 if in_place(c := self.kb.get(h.id), self.q.place) and isinstance(c, College)] \
+            if not specialities else []
         closest_first = partial(self._closest_first, kind="college", region=self._region)
         listed = replace(self.write, closest_first=closest_first).colleges([s.id for s in specialities], named=named)
         sections = [join(listed, Section("", {s.id: s.score for s in specialities}), separator="")]

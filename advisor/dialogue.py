@@ -38,7 +38,7 @@ IT = re.compile(r"(?<!\w)(это|этому|этого|этой|эта|он(?!\s
 # What a message asks of a college, read on folded words: its phone («нөмірі», «telefony»), its address
 # («мекенжайы»), its site or the languages it teaches in («на каком языке там учат», «qai tilde oqytady»).
 COLLEGE_DETAILS = {
-    "phone": re.compile(r"(?<!\w)(телефон|номер(?!\w*\s*\d)|номир|позвон|звонит|байланыс|контакт)"),
+    "phone": re.compile(r"(?<!\w)(телефон|номер(?!\w*\s*\d)|номир|позвон|звонит|байланыс|контакт|хабарлас|связат)"),
     "address": re.compile(r"(?<!\w)(адрес|мекенжаи|мекен жаи|орналаск)"),
     "website": re.compile(r"(?<!\w)(саит|сайт)"),
     "languages": re.compile(r"(?<!\w)(на каком языке|языки обучения|язык обучения|каи тилде|кандаи тилде|тилинде)"),

@@ -34,6 +34,8 @@ class Place:
 # Stems are matched against the start of a word, so «астан» covers Астана, Астане, Астанада, Астанадағы;
 # a stem ending in "$" must be the whole word, and a stem with a space or hyphen is matched as a phrase.
 PLACES: tuple[Place, ...] = (
+    # Before the city: «Алматы облысы» is the region around Almaty, which is a city of its own.
+    Place("", "Алматинская область", "Алматы облысы", ("алматы облыс", "алматинск")),
     Place("Астана", "Астана", "Астана", ("астан", "нур-султан", "нурсултан")),
     Place("Алматы", "Алматы", "Алматы", ("алматы", "алмате", "алмaты", "алма-ат", "алмата")),
     Place("Шымкент", "Шымкент", "Шымкент", ("шымкент", "чимкент")),
@@ -91,7 +93,6 @@ PLACES: tuple[Place, ...] = (
     Place("Шиели", "Кызылординская область", "Шиелі", ("шиели", "шиелі")),
     Place("", "Акмолинская область", "Ақмола облысы", ("акмолинск", "ақмола")),
     Place("", "Актюбинская область", "Ақтөбе облысы", ("актюбинской", "актюбинская")),
-    Place("", "Алматинская область", "Алматы облысы", ("алматинск",)),
     Place("", "Восточно-Казахстанская область", "Шығыс Қазақстан облысы", ("восточно-казахстан", "вко$", "шығыс қазақстан")),
     Place("", "Северо-Казахстанская область", "Солтүстік Қазақстан облысы", ("северо-казахстан", "ско$", "солтүстік қазақстан")),
     Place("", "Западно-Казахстанская область", "Батыс Қазақстан облысы", ("западно-казахстан", "зко$", "батыс қазақстан")),
@@ -99,7 +100,16 @@ PLACES: tuple[Place, ...] = (
     Place("", "Жамбылская область", "Жамбыл облысы", ("жамбыл",)),
     Place("", "Туркестанская область", "Түркістан облысы", ("туркестанск",)),
     Place("", "область Абай", "Абай облысы", ("абайск",)),
+    Place("", "Атырауская область", "Атырау облысы", ("атырауск",)),
+    Place("", "Карагандинская область", "Қарағанды облысы", ("карагандинск",)),
+    Place("", "Костанайская область", "Қостанай облысы", ("костанайск", "кустанайск")),
+    Place("", "Кызылординская область", "Қызылорда облысы", ("кызылординск",)),
+    Place("", "Павлодарская область", "Павлодар облысы", ("павлодарск",)),
+    Place("", "область Жетісу", "Жетісу облысы", ("жетісу", "жетысу", "жетису")),
+    Place("", "область Ұлытау", "Ұлытау облысы", ("ұлытау", "улытау")),
 )
+# «по атырауской области», «Ақтөбе облысында»: the region, not its main town.
+REGION_WORDS = ("област", "облыс")
 
 
 _VOWEL_THEN_Y = re.compile(r"(?<=[аеиоуэюяё])ы")
@@ -114,7 +124,8 @@ CASE_ENDINGS = frozenset({"а", "е", "у", "ы", "и", "ом", "ем", "ои", 
 
 def is_case_of(word: str, name: str) -> bool:
     """True when the folded word is the folded short place name, bare or with a case ending."""
-    return word == name or word.startswith(name) and word[len(name):] in CASE_ENDINGS
+    # Not a three-letter abbreviation: «скока» is not «СКО» with «-ка».
+    return word == name or len(name) >= 4 and word.startswith(name) and word[len(name):] in CASE_ENDINGS
 
 
 @lru_cache(maxsize=50_000)
@@ -145,6 +156,14 @@ def names_a_place(word: str) -> bool:
 
 
 def find_place(text: str) -> Place | None:
+    """The first city or region the text names, or None; a town's whole region when the text says «область»."""
+    place = _first_place(text)
+    if place and place.city and any(word.startswith(REGION_WORDS) for word in map(place_key, tokens(text))):
+        return next((p for p in PLACES if not p.city and p.region == place.region), place)
+    return place
+
+
+def _first_place(text: str) -> Place | None:
     """The first city or region the text names, or None."""
     words = [place_key(w) for w in tokens(text)]
     joined = " ".join(words)
