@@ -164,6 +164,8 @@ class Advisor:
                     answer.label = "pick_option"
                 return answer
             conv.focus = picked or conv.focus
+            if picked and (place := find_place(text)):  # «а первый есть в павлодаре?»: its colleges there
+                return self.about_speciality(picked, "colleges", lang, grade, place.label("ru"))
             if picked:
                 return self.about_speciality(picked, "info", lang, grade, city)
             if number:  # «3» or «а шестой есть?» after a list of two: say how many there are

@@ -16,7 +16,7 @@ from advisor.colleges import in_place
 from advisor.labour import (DEMAND_TOPICS, GROUPS_OF_FIELD, MOST_FACTS, facts_about_speciality, facts_of_region,
                             group_wages, wage_table)
 from advisor.phrases import TOPICS, phrase
-from advisor.ranking import Relevance, rank_specialities
+from advisor.ranking import KEEP_ABOVE_BEST, KEEP_NEAR_ABOVE_BEST, Relevance, rank_specialities
 from advisor.reasons import reason
 from advisor.safety import SAFETY_RECORDS, folded_text
 from advisor.sections import Section, Writer, join
@@ -232,7 +232,12 @@ class Composer:
                                              filters=Filters(kinds=("speciality",), group=self.q.field))
             floor = min((h.score for h in hits), default=0.0)
             hits += [replace(h, score=min(h.score, floor)) for h in in_field if h.id not in {x.id for x in hits}]
-        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, self._region)
+        # «ещё» past what the message points to keeps fillers near the best once the field has tipped them: each then
+        # says it is only near in meaning.
+        ranked = rank_specialities(self.kb, hits, self.q.interests, self.top_k, self.q.field_boosts, self._region,
+                                   keep_above=0.0 if self.q.near_too else KEEP_ABOVE_BEST)
+        if self.q.near_too and ranked:
+            ranked = [r for r in ranked if r.score >= ranked[0].score * KEEP_NEAR_ABOVE_BEST]
         suggestions = [SpecialitySuggestion(r.spec.id, r.spec.code or "", r.spec.name_ru, r.spec.name_kk,
                                             round(r.score, 4),
                                             reason(r, self.relevance, self.q.interests, self.q.lang, self.q.field))
