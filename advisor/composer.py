@@ -83,6 +83,7 @@ _KIND_OF = {"admission_dates": "admission", "admission_documents": "admission", 
 # Intents a record named by its own name answers («Жас маман», «Серпін», «ЕНТ для колледжа»).
 NAMED_RECORD_INTENTS = frozenset({"targeted", "free", "ent", "suggest", "speciality_info", "dual", "university",
                                   "admission_exams", "pass_mark"})
+ABBREVIATION = re.compile(r"(?<!\w)[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ]{3,6}(?!\w)")  # «JIHC», «АВПК»: a college's short name
 SAYS_COLLEGE = re.compile(r"колледж|college|цоллег")  # on folded text: «kolledzh» reads «колледж», «College» «цоллеге»
 # Intents a message naming one college by its own name asks about that college.
 ABOUT_A_COLLEGE = frozenset({"colleges", "speciality_info", "suggest", "clarify"})
@@ -180,7 +181,9 @@ class Composer:
 
     def _named_college(self) -> College | None:
         """The one college the message names by its own name («расскажи про колледж Мукашева»), if any."""
-        if not SAYS_COLLEGE.search(self.folded):  # «учить детей в школе» shares words with a school-college's name
+        # «учить детей в школе» shares words with a school-college's name; an abbreviation («JIHC») names one alone.
+        says_college = bool(SAYS_COLLEGE.search(self.folded))
+        if not says_college and not ABBREVIATION.search(self.q.text):
             return None
         hits = [h for h in self._search(k=5, kinds=("college",), by_name_only=True)
                 if in_place(self.kb.get(h.id), self.q.place)]
@@ -191,7 +194,8 @@ class Composer:
         # One college whose name the message spells out, not several sharing «политехнический» or «высший»; or
         # one a proper name the person wrote names alone («Қастеев атындағы колледж», «JIHC»).
         college = self.kb.get(matched[0][1])
-        spelt_out = best >= 4 and best >= 2 * runner_up or self._proper_name_only_in(matched[0][1], hits)
+        spelt_out = says_college and best >= 4 and best >= 2 * runner_up \
+            or self._proper_name_only_in(matched[0][1], hits)
         return college if isinstance(college, College) and spelt_out else None
 
     def _proper_name_only_in(self, college_id: str, hits: list[Hit]) -> bool:
