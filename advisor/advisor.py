@@ -129,7 +129,7 @@ class Advisor:
                  city: str | None = None, interests: tuple[str, ...] = ()) -> tuple[Answer, Conversation]:
         """Answer one message of a chat, read against the conversation; returns the new state."""
         conv = conversation if conversation is not None and not conversation.expired() else Conversation()
-        cleaned = (text or "").strip()[: self.max_chars]
+        cleaned = self._question_after_courtesy((text or "").strip()[: self.max_chars])
         detected = self._state.detector.detect(cleaned) if cleaned else (conv.lang or "ru")
         sure = bool(cleaned) and self._state.detector.sure_of(cleaned, detected, LANGUAGE_SWITCH_MARGIN)
         lang = conversation_language(cleaned, conv, detected, sure)
@@ -137,8 +137,9 @@ class Advisor:
         city = conv.city or city
         answer = self._in_thread(cleaned, conv, lang, grade, city) if cleaned and conv.topic else None
         if answer is None:
-            answer = self.ask(text, lang=lang, grade=grade, city=city, interests=interests)
-            _note_question(conv, text, answer)
+            asked = cleaned if len(cleaned) < len((text or "").strip()) else text  # what was cut is only courtesy
+            answer = self.ask(asked, lang=lang, grade=grade, city=city, interests=interests)
+            _note_question(conv, asked, answer)
         answer.question = text
         return answer, self._remember(conv, answer)
 
@@ -269,6 +270,15 @@ class Advisor:
         if act in FOCUS_INTENTS:
             return self._about_focus(text, act, conv, lang, grade, city)
         return None
+
+    def _question_after_courtesy(self, text: str) -> str:
+        """«спасибо большое. а через интернет можно подать?»: the question after a thanks or a greeting, when the
+        message as a whole reads as the courtesy; else the text itself."""
+        first, *rest = re.split(r"(?<=[.!?…])\s+", text, maxsplit=1)
+        if not rest or self.predict(text).intent not in COURTESY:
+            return text
+        question = self.predict(rest[0])
+        return rest[0] if question.sure and question.intent not in COURTESY | {"offtopic", "feedback"} else text
 
     def _other_interest(self, text: str, conv: Conversation, lang: str, grade: int | None,
                         city: str | None) -> Answer | None:
@@ -499,6 +509,7 @@ SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answ
 # Log-odds above which a short message switches the chat's language: «ты бот или живой?» (5.9), «а он в каком
 # районе?» (4.8) do; «иә» (1.4 for Russian), «ок», «ещё», «давай», «спс» (≤ 3.1) do not. Read on dev chats.
 LANGUAGE_SWITCH_MARGIN = 4.0
+COURTESY = frozenset({"greeting", "thanks", "goodbye"})
 BY_FIELD = frozenset({"admission_dates"})  # intents with a rule of their own for some fields (see Admission.groups)
 
 
