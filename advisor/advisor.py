@@ -99,8 +99,8 @@ class Advisor:
         prediction = _predict(state, cleaned)
         # A crisis or an illegal request found by either the model or the word-list floor wins over everything; a
         # crisis even read unsure, an illegal request only read surely («а на спасателя в нём можно?» at 0.27 is not).
-        modelled = prediction.intent if prediction.intent == "crisis" or prediction.intent in SAFETY_RECORDS \
-            and prediction.sure else None
+        modelled = prediction.intent if prediction.intent == "crisis" or (prediction.intent in SAFETY_RECORDS
+                                                                          and prediction.sure) else None
         if risk := risk_of(cleaned) or modelled:
             answer = safety_answer(state.kb, risk, lang or state.detector.detect(cleaned))
             answer.question, answer.label, answer.confidence = text, prediction.intent, prediction.confidence
@@ -129,7 +129,8 @@ class Advisor:
                  city: str | None = None, interests: tuple[str, ...] = ()) -> tuple[Answer, Conversation]:
         """Answer one message of a chat, read against the conversation; returns the new state."""
         conv = conversation if conversation is not None and not conversation.expired() else Conversation()
-        cleaned = self._question_after_courtesy((text or "").strip()[: self.max_chars])
+        trimmed = (text or "").strip()[: self.max_chars]
+        cleaned = self._question_after_courtesy(trimmed)
         detected = self._state.detector.detect(cleaned) if cleaned else (conv.lang or "ru")
         sure = bool(cleaned) and self._state.detector.sure_of(cleaned, detected, LANGUAGE_SWITCH_MARGIN)
         lang = conversation_language(cleaned, conv, detected, sure)
@@ -137,7 +138,7 @@ class Advisor:
         city = conv.city or city
         answer = self._in_thread(cleaned, conv, lang, grade, city) if cleaned and conv.topic else None
         if answer is None:
-            asked = cleaned if len(cleaned) < len((text or "").strip()) else text  # what was cut is only courtesy
+            asked = cleaned if cleaned != trimmed else text  # a thanks before the question was cut off
             answer = self.ask(asked, lang=lang, grade=grade, city=city, interests=interests)
             _note_question(conv, asked, answer)
         answer.question = text
@@ -274,7 +275,7 @@ class Advisor:
     def _question_after_courtesy(self, text: str) -> str:
         """«спасибо большое. а через интернет можно подать?»: the question after a thanks or a greeting, when the
         message as a whole reads as the courtesy; else the text itself."""
-        first, *rest = re.split(r"(?<=[.!?…])\s+", text, maxsplit=1)
+        _, *rest = re.split(r"(?<=[.!?…])\s+", text, maxsplit=1)
         if not rest or self.predict(text).intent not in COURTESY:
             return text
         question = self.predict(rest[0])

@@ -164,8 +164,9 @@ class Writer:
                 return self._college_list(head, rest, speciality_ids)
             # «тағы бар ма?» after every college of the speciality: the place's other colleges, whose lists of
             # specialities the knowledge may lack.
-            others = [c for c in [*near(self.kb.colleges, self.place), *rest_of_region(self.kb, self.place, [], self.skip)]
-                      if c.id not in self.skip] if self.place and speciality_ids else []
+            around = [*near(self.kb.colleges, self.place), *rest_of_region(self.kb, self.place, [], self.skip)] \
+                if self.place and speciality_ids else []
+            others = [c for c in around if c.id not in self.skip]
             if others:
                 head = phrase("colleges_other_specialities", self.lang, where=self.place.label(self.lang))
                 return self._college_list(head, others, [])
