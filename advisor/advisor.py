@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
-from advisor.colleges import in_place
+from advisor.colleges import colleges_in, listed_specialities
 from advisor.composer import Composer
 from advisor.dialogue import (
     Conversation,
@@ -185,7 +185,7 @@ class Advisor:
                              or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
         # «Maqat kolledjinin saity qandai»: a contact of a town's only college.
         if (detail := college_detail(text)) and (place := find_place(text)) and place.city \
-                and len(here := [c for c in self.kb.colleges if in_place(c, place)]) == 1:
+                and len(here := colleges_in(self.kb, place)) == 1:
             return self.about_college(here[0].id, lang, detail)
         # «а номер телефона у них есть?»: a contact of the college in focus, not the speciality «телефон» names.
         if detail and (conv.college or conv.colleges) and not find_place(text):
@@ -401,7 +401,7 @@ class Advisor:
         if len(listed) == 1 and conv.college == listed[0] and not conv.suggested \
                 and isinstance(card := self.kb.get(listed[0]), College):
             # a college's card lists what it teaches: «третий что за специальность» picks from that list
-            conv.suggested = [sid for sid in card.specialities if sid not in card.licence_return_listed]
+            conv.suggested = listed_specialities(self.kb, card)
         conv.city = answer.city or conv.city
         conv.grade = answer.grade or conv.grade
         conv.updated = time.time()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from advisor.places import Place
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import College, KnowledgeRecord
+from knowledge.schema import College, KnowledgeRecord, Speciality
 
 
 def in_place(record: KnowledgeRecord | None, place: Place | None) -> bool:
@@ -12,6 +12,17 @@ def in_place(record: KnowledgeRecord | None, place: Place | None) -> bool:
     if not isinstance(record, College) or place is None:
         return isinstance(record, College)
     return record.city == place.city if place.city else record.region == place.region
+
+
+def colleges_in(kb: KnowledgeBase, place: Place) -> list[College]:
+    """The colleges of the place itself (a town's own, without its region)."""
+    return [c for c in kb.colleges if in_place(c, place)]
+
+
+def listed_specialities(kb: KnowledgeBase, college: College) -> list[str]:
+    """The speciality ids a college's card lists, in its order: known ones, not those it only returned to licence."""
+    return [sid for sid in college.specialities if sid not in college.licence_return_listed
+            and isinstance(kb.get(sid), Speciality)]
 
 
 def near(colleges: list[College], place: Place | None) -> list[College]:

@@ -157,15 +157,15 @@ def names_a_place(word: str) -> bool:
 
 def find_place(text: str) -> Place | None:
     """The first city or region the text names, or None; a town's whole region when the text says «область»."""
-    place = _first_place(text)
-    if place and place.city and any(word.startswith(REGION_WORDS) for word in map(place_key, tokens(text))):
+    words = [place_key(w) for w in tokens(text)]
+    place = _first_place(words)
+    if place and place.city and any(word.startswith(REGION_WORDS) for word in words):
         return next((p for p in PLACES if not p.city and p.region == place.region), place)
     return place
 
 
-def _first_place(text: str) -> Place | None:
-    """The first city or region the text names, or None."""
-    words = [place_key(w) for w in tokens(text)]
+def _first_place(words: list[str]) -> Place | None:
+    """The first city or region the place-keyed words name, or None."""
     joined = " ".join(words)
     for place in PLACES:
         for stem in map(place_key, place.stems):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
-from advisor.colleges import best_first, in_place, near, rest_of_region, teaching
+from advisor.colleges import best_first, colleges_in, listed_specialities, near, rest_of_region, teaching
 from advisor.phrases import phrase
 from advisor.places import Place
 from advisor.safety import SAFETY_RECORDS
@@ -132,7 +132,7 @@ class Writer:
             what = (f"«{self.spec_name(speciality_ids[0])}»" if len(speciality_ids) == 1
                     else phrase("these_specialities", self.lang))
             colleges = teaching(self.kb, speciality_ids, self.place)
-            town = [c for c in self.kb.colleges if in_place(c, self.place)] if self.place and self.place.city else []
+            town = colleges_in(self.kb, self.place) if self.place and self.place.city else []
             if colleges and town and not {c.id for c in colleges} & {c.id for c in town}:
                 # «Саранда колледж бар ма?» while hairdressing is talked about: taught only elsewhere in the region,
                 # so the town's own colleges first, then where the speciality is taught nearest.
@@ -212,8 +212,7 @@ class Writer:
         if college.languages:
             languages = ", ".join(phrase(f"language_{code}", self.lang) for code in college.languages)
             lines.append(phrase("college_languages", self.lang, value=languages))
-        taught = [self.spec_name(sid) for sid in college.specialities if sid not in college.licence_return_listed
-                  and isinstance(self.kb.get(sid), Speciality)]
+        taught = [self.spec_name(sid) for sid in listed_specialities(self.kb, college)]
         taught += college.specialities_text
         if taught:
             shown = ", ".join(taught[:most_taught])
