@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache, partial
 from typing import Any
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
@@ -27,7 +29,7 @@ from advisor.fields import FieldModel
 from advisor.intents import COMBINABLE, IntentModel, Prediction
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
-from advisor.places import find_place
+from advisor.places import Place, find_place
 from advisor.ranking import Relevance
 from advisor.render import citation
 from advisor.safety import SAFETY_RECORDS, folded_text, risk_of
@@ -151,6 +153,8 @@ class Advisor:
         act = prediction.intent
         if act in SAFETY_RECORDS or risk_of(text):
             return None
+        place = find_place(text)
+        named_speciality = cache(partial(self._named_speciality, text))  # a retrieval search: once, when needed
         says_grade = bool(detect_grade(text) or bare_grade(text))  # «а после 9?» changes the grade
         kind, options = last_list(conv)
         picked = "" if says_grade else chosen_option(text, conv)
@@ -166,7 +170,7 @@ class Advisor:
                     answer.label = "pick_option"
                 return answer
             conv.focus = picked or conv.focus
-            if picked and (place := find_place(text)):  # «а первый есть в павлодаре?»: its colleges there
+            if picked and place:  # «а первый есть в павлодаре?»: its colleges there
                 return self.about_speciality(picked, "colleges", lang, grade, place.label("ru"))
             if picked:
                 return self.about_speciality(picked, "info", lang, grade, city)
@@ -180,19 +184,19 @@ class Advisor:
         # «где он находится?», «он гос или частный?» with colleges in focus ask about them; «а где его учат в
         # Астане?» asks about the speciality in focus.
         pointed = refers_to_place(text) or bool(conv.college or conv.colleges) and act == "colleges" \
-            and refers_to_thing(text) and find_place(text) is None
+            and refers_to_thing(text) and place is None
         there = pointed and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
                              or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
         # «Maqat kolledjinin saity qandai»: a contact of a town's only college.
-        if (detail := college_detail(text)) and (place := find_place(text)) and place.city \
+        if (detail := college_detail(text)) and place and place.city \
                 and len(here := colleges_in(self.kb, place)) == 1:
             return self.about_college(here[0].id, lang, detail)
         # «а номер телефона у них есть?»: a contact of the college in focus, not the speciality «телефон» names.
-        if detail and (conv.college or conv.colleges) and not find_place(text):
+        if detail and (conv.college or conv.colleges) and not place:
             if conv.college or len(conv.colleges) == 1:
                 return self.about_college(conv.college or conv.colleges[0], lang, detail)
             return self.about_colleges(conv.colleges, lang)  # each card shows what the source gives
-        if there and (conv.college or conv.colleges) and (named := self._named_speciality(text)):
+        if there and (conv.college or conv.colleges) and (named := named_speciality()):
             conv.focus = named  # «а на парикмахера у них?»: that college, or the listed place, and that speciality
             if conv.college:
                 return self.college_and_speciality(conv.college, named, lang)
@@ -229,11 +233,11 @@ class Advisor:
         loose = act in CHAT_ACTS or not prediction.sure
         # «а в жанакале есть что нибудь» under a list of colleges, read as an interest: the place changes too.
         place_talk = len(tokens(text)) <= 2 or act == "suggest" and conv.topic == "colleges" \
-            and not self._named_speciality(text)
-        changes_detail = (loose or place_talk) and is_short(text) and find_place(text) is not None \
+            and not named_speciality()
+        changes_detail = (loose or place_talk) and is_short(text) and place is not None \
             or loose and (is_short(text) and says_grade or bool(detect_tags(text)))
         if (act == "change_detail" or changes_detail) and (answer := self._changed_detail(text, conv, lang, grade,
-                                                                                              city)):
+                                                                                              city, place)):
             return answer
         if act == "change_detail" and conv.asked == "suggest" and (answer := self._other_interest(text, conv, lang,
                                                                                                      grade, city)):
@@ -253,23 +257,22 @@ class Advisor:
             _note_question(conv, text, answer)  # a question of its own: «а после 9?» re-asks it
             return answer
         if conv.asked in FOCUS_INTENTS and (act in ("change_detail", conv.asked) or is_elliptic(text)) \
-                and (other := self._named_speciality(text)):
+                and (other := named_speciality()):
             conv.focus = other  # «а на бухгалтера?» after «сколько учиться на повара?»: the same, about another
-            place = find_place(text)
             return self.about_speciality(other, FOCUS_INTENTS[conv.asked], lang, grade,
                                          place.label("ru") if place else city)
         if act in ("demand", "salary") and conv.focus and (refers_to_thing(text) or is_elliptic(text)) \
-                and isinstance(spec := self.kb.get(conv.focus), Speciality) and not self._named_speciality(text):
+                and isinstance(spec := self.kb.get(conv.focus), Speciality) and not named_speciality():
             # «она вообще востребована?»: the same question, about the speciality in focus by its name.
             name = spec.name_kk if lang == "kk" and spec.name_kk else spec.name_ru
             answer = self.ask(f"{text} {name}", lang=lang, grade=grade, city=city, overrides={"intent": act})
             _note_question(conv, f"{text} {name}", answer)  # «Atyrauda she» next re-asks it about that speciality
             return answer
         if act == "suggest" and conv.focus and refers_to_thing(text) and is_short(text) \
-                and not self._named_speciality(text):
+                and not named_speciality():
             return self.about_speciality(conv.focus, "info", lang, grade, city)  # «с ним куда работать идти»
         if act in FOCUS_INTENTS:
-            return self._about_focus(text, act, conv, lang, grade, city)
+            return self._about_focus(text, act, conv, lang, grade, city, place, named_speciality)
         return None
 
     def _question_after_courtesy(self, text: str) -> str:
@@ -299,9 +302,9 @@ class Advisor:
         return answer
 
     def _changed_detail(self, text: str, conv: Conversation, lang: str, grade: int | None,
-                        city: str | None) -> Answer | None:
+                        city: str | None, place: Place | None) -> Answer | None:
         """«а после 9?», «а в Шымкенте?», «көп балалы болсақ ше?»: the focused question again with the new detail."""
-        new_grade, place, categories = detect_grade(text) or bare_grade(text), find_place(text), detect_tags(text)
+        new_grade, categories = detect_grade(text) or bare_grade(text), detect_tags(text)
         if not (new_grade or place or categories):
             return None
         grade = new_grade or grade
@@ -322,14 +325,13 @@ class Advisor:
         return self.ask(conv.question, lang=lang, grade=grade, city=city, overrides=overrides)
 
     def _about_focus(self, text: str, act: str, conv: Conversation, lang: str, grade: int | None,
-                     city: str | None) -> Answer | None:
+                     city: str | None, place: Place | None, named_speciality: Callable[[], str]) -> Answer | None:
         """«а там общага есть?», «сколько на это учиться?»: the question about the college or speciality in focus."""
         pointed = refers_to_place(text) or refers_to_thing(text)
-        place = find_place(text)
         # «сколько учиться?», «кай жерде окиды», «Ақтөбеде қай колледжге барам» lean on the focus; «сколько
         # колледжей в Казахстане» does not.
         leans = pointed or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS or (act == "colleges" and place)
-        if not leans or self._named_speciality(text):
+        if not leans or named_speciality():
             return None  # «а на повара сколько учиться?» names its own subject
         city = place.label("ru") if place else city
         if act == "dormitory":
