@@ -14,6 +14,7 @@ from advisor.colleges import colleges_in, listed_specialities
 from advisor.composer import Composer
 from advisor.dialogue import (
     Conversation,
+    beside_option,
     chosen_option,
     college_detail,
     conversation_language,
@@ -21,6 +22,7 @@ from advisor.dialogue import (
     is_short,
     last_list,
     leads_with_option,
+    marks_ellipsis,
     option_number,
     refers_to_place,
     refers_to_thing,
@@ -154,10 +156,16 @@ class Advisor:
         if act in SAFETY_RECORDS or risk_of(text):
             return None
         place = find_place(text)
-        named_speciality = cache(partial(self._named_speciality, text))  # a retrieval search: once, when needed
-        says_grade = bool(detect_grade(text) or bare_grade(text))  # «а после 9?» changes the grade
+        # A retrieval search: once, when needed. «бұл мамандықтың коды қандай» asks a code: «код» names no speciality.
+        named_speciality = cache(partial(self._named_speciality, CODE_WORDS.sub(" ", text)
+                                         if act == "speciality_code" else text))
+        named_exactly = cache(partial(self._named_speciality, text, exact=True))
+        said_grade = detect_grade(text) or bare_grade(text)  # «а после 9?» changes the grade
+        says_grade, grade = bool(said_grade), said_grade or grade
         kind, options = last_list(conv)
-        picked = "" if says_grade else chosen_option(text, conv)
+        # «9» of «после 9» is a grade, not the ninth option; «бириншиси унады, ол 9 класстан кейин канша жыл» opens
+        # with an ordinal word and picks the first.
+        picked = "" if says_grade and not leads_with_option(text) else chosen_option(text, conv)
         number = option_number(text) if options and not says_grade else None
         # «3», or «соңғысы ше» read by the model as another chat act: a number or an ordinal alone picks an option,
         # and so does a short message opening with one («а второй частный?»). «обратно к первым» is back.
@@ -172,6 +180,9 @@ class Advisor:
             conv.focus = picked or conv.focus
             if picked and place:  # «а первый есть в павлодаре?»: its colleges there
                 return self.about_speciality(picked, "colleges", lang, grade, place.label("ru"))
+            if picked and (asked := self._question_beside_option(text)) \
+                    and (answer := self._in_thread(asked, conv, lang, grade, city)):
+                return answer  # «2-шісіне құжат қашанға дейін?»: that question, about the option picked
             if picked:
                 return self.about_speciality(picked, "info", lang, grade, city)
             if number:  # «3» or «а шестой есть?» after a list of two: say how many there are
@@ -234,17 +245,21 @@ class Advisor:
         # «а в жанакале есть что нибудь» under a list of colleges, read as an interest: the place changes too.
         place_talk = len(tokens(text)) <= 2 or act == "suggest" and conv.topic == "colleges" \
             and not named_speciality()
+        # «ал мүгедек баланы тәрбиелеп отырған отбасының баласына ше» while quotas are talked about: the category.
+        category_talk = conv.asked == "quota" and marks_ellipsis(text)
         changes_detail = (loose or place_talk) and is_short(text) and place is not None \
-            or loose and (is_short(text) and says_grade or bool(detect_tags(text)))
+            or (loose or category_talk) and (is_short(text) and says_grade or bool(detect_tags(text)))
         if (act == "change_detail" or changes_detail) and (answer := self._changed_detail(text, conv, lang, grade,
-                                                                                              city, place)):
+                                                                                              city, place,
+                                                                                              named_exactly)):
             return answer
         if act == "change_detail" and conv.asked == "suggest" and (answer := self._other_interest(text, conv, lang,
                                                                                                      grade, city)):
             return answer
         # «а если на медицинский?» after «когда подавать доки?»: the last question, with what this one adds; the
         # model may read a field named alone as an interest («al medicinalyq mamandyqqa tapsyrsam?»).
-        adds_field = act == "suggest" and conv.asked in BY_FIELD and is_elliptic(text)
+        adds_field = act == "suggest" and conv.asked in BY_FIELD and is_short(text) \
+            and (is_elliptic(text) or not prediction.sure)  # «meditsinaga tusemin desem?» read unsure
         if (act == "change_detail" or adds_field) and conv.asked in COMBINABLE and conv.question and not conv.focus:
             overrides: dict[str, Any] = {"intent": conv.asked, "field": self._field_named(text),
                                          **({"grade": grade} if grade else {})}
@@ -268,12 +283,22 @@ class Advisor:
             answer = self.ask(f"{text} {name}", lang=lang, grade=grade, city=city, overrides={"intent": act})
             _note_question(conv, f"{text} {name}", answer)  # «Atyrauda she» next re-asks it about that speciality
             return answer
-        if act == "suggest" and conv.focus and refers_to_thing(text) and is_short(text) \
+        if (act == "suggest" or not prediction.sure) and conv.focus and refers_to_thing(text) and is_short(text) \
                 and not named_speciality():
-            return self.about_speciality(conv.focus, "info", lang, grade, city)  # «с ним куда работать идти»
+            # «с ним куда работать идти», «онын дипломда биліктілігі кандай жазылады» (read unsure): its card.
+            return self.about_speciality(conv.focus, "info", lang, grade, city)
         if act in FOCUS_INTENTS:
             return self._about_focus(text, act, conv, lang, grade, city, place, named_speciality)
         return None
+
+    def _question_beside_option(self, text: str) -> str:
+        """What a message picking an option also asks, when the model is sure it is a question about a speciality
+        («второй вариант, сколько учиться?»); else ''."""
+        rest = beside_option(text)
+        if rest == text or len(tokens(rest)) < 2 or option_number(rest) is not None:
+            return ""
+        question = self.predict(rest)
+        return rest if question.sure and question.intent not in CHAT_ACTS | NOT_ABOUT_A_SPECIALITY else ""
 
     def _question_after_courtesy(self, text: str) -> str:
         """«спасибо большое. а через интернет можно подать?»: the question after a thanks or a greeting, when the
@@ -302,8 +327,9 @@ class Advisor:
         return answer
 
     def _changed_detail(self, text: str, conv: Conversation, lang: str, grade: int | None,
-                        city: str | None, place: Place | None) -> Answer | None:
-        """«а после 9?», «а в Шымкенте?», «көп балалы болсақ ше?»: the focused question again with the new detail."""
+                        city: str | None, place: Place | None, named_exactly: Callable[[], str]) -> Answer | None:
+        """«а после 9?», «а в Шымкенте?», «көп балалы болсақ ше?»: the focused question again with the new detail;
+        «медколледж ше сол оралда» names its speciality too (by its own word: «poedu» is no «поезд»)."""
         new_grade, categories = detect_grade(text) or bare_grade(text), detect_tags(text)
         if not (new_grade or place or categories):
             return None
@@ -316,6 +342,7 @@ class Advisor:
                             overrides={"tags": frozenset(categories), "intent": "quota"})
         if conv.focus and conv.topic in ("suggest", "speciality", "colleges"):
             topic = "colleges" if place else "length"
+            conv.focus = place and named_exactly() or conv.focus
             return self.about_speciality(conv.focus, topic, lang, grade, city)
         if not conv.question:
             return None
@@ -330,7 +357,10 @@ class Advisor:
         pointed = refers_to_place(text) or refers_to_thing(text)
         # «сколько учиться?», «кай жерде окиды», «Ақтөбеде қай колледжге барам» lean on the focus; «сколько
         # колледжей в Казахстане» does not.
-        leans = pointed or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS or (act == "colleges" and place)
+        # «bitirgende kim bolyp shygam, biliktiligi qandai» about a speciality, with one in focus, names no other.
+        about_speciality = act in ("speciality_info", "speciality_code", "speciality_length") and is_short(text)
+        leans = pointed or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS or (act == "colleges" and place) \
+            or about_speciality and bool(conv.focus)
         if not leans or named_speciality():
             return None  # «а на повара сколько учиться?» names its own subject
         city = place.label("ru") if place else city
@@ -353,12 +383,16 @@ class Advisor:
         """One short question when a message points at something the chat has not named."""
         return Answer(question=text, lang=lang, intent="clarify", answer=phrase("clarify", lang), answered=False)
 
-    def _named_speciality(self, text: str) -> str:
-        """The speciality the message names by a word of its own or of its profession (not by meaning), or ''."""
+    def _named_speciality(self, text: str, exact: bool = False) -> str:
+        """The speciality the message names by a word of its own or of its profession (not by meaning), or '';
+        `exact` leaves out names found only by correcting a typo."""
         kb = self._state.kb
         hits = self._state.retriever.search(text, k=5, filters=Filters(kinds=("speciality", "profession")))
         own = set(stemmed_tokens(text))
-        for hit in Relevance.of(text).keep(hits, by_name_only=True):
+        relevance = Relevance.of(text)
+        for hit in relevance.keep(hits, by_name_only=True):
+            if exact and not relevance.names_exactly(hit):
+                continue
             # «жер» of «қай жерде» names no speciality, nor a short typo guess («барам» read as «бармен»).
             if not any(len(term) >= (4 if term in own else 5) for term in hit.key_terms):
                 continue
@@ -513,6 +547,8 @@ SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answ
 # районе?» (4.8) do; «иә» (1.4 for Russian), «ок», «ещё», «давай», «спс» (≤ 3.1) do not. Read on dev chats.
 LANGUAGE_SWITCH_MARGIN = 4.0
 COURTESY = frozenset({"greeting", "thanks", "goodbye"})
+NOT_ABOUT_A_SPECIALITY = frozenset({"offtopic", "suggest", "feedback", "vague"})  # no question beside an option
+CODE_WORDS = re.compile(r"(?i)(?<!\w)(код\w*|kod\w*|шифр\w*)")  # the word «code», not code as a job
 BY_FIELD = frozenset({"admission_dates"})  # intents with a rule of their own for some fields (see Admission.groups)
 
 

@@ -13,8 +13,15 @@ from typing import TypeVar
 
 from advisor.answer import Answer, SpecialitySuggestion
 from advisor.colleges import in_place
-from advisor.labour import (DEMAND_TOPICS, GROUPS_OF_FIELD, MOST_FACTS, facts_about_speciality, facts_of_region,
-                            group_wages, wage_table)
+from advisor.labour import (
+    DEMAND_TOPICS,
+    GROUPS_OF_FIELD,
+    MOST_FACTS,
+    facts_about_speciality,
+    facts_of_region,
+    group_wages,
+    wage_table,
+)
 from advisor.phrases import TOPICS, phrase
 from advisor.ranking import KEEP_ABOVE_BEST, KEEP_NEAR_ABOVE_BEST, Relevance, rank_specialities
 from advisor.reasons import reason
@@ -23,8 +30,7 @@ from advisor.sections import Section, Writer, join
 from advisor.understanding import Question
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import (Admission, College, Faq, KnowledgeRecord, LabourFact, Profession, Programme,
-                              Speciality)
+from knowledge.schema import Admission, College, Faq, KnowledgeRecord, LabourFact, Profession, Programme, Speciality
 from knowledge.text import stemmed_tokens
 
 R = TypeVar("R", bound=KnowledgeRecord)

@@ -27,6 +27,7 @@ ORDINALS = {"перв": 1, "втор": 2, "трет": 3, "четверт": 4, "�
             "седьм": 7, "восьм": 8, "девят": 9, "десят": 10, "бирин": 1, "екин": 2, "ушин": 3, "тортин": 4,
             "бесин": 5, "алтынш": 6, "жетинш": 7, "сегизинш": 8, "тогызынш": 9, "онынш": 10, "басындагы": 1}
 LAST = ("последн", "сонгы", "акыргы", "аягындагы")
+OPTION_NOUN = re.compile(r"(вариант|нуска|nusqa|nuska|пункт|деп|dep)")  # «второй вариант», «екінші нұсқа», «1 деп»
 # «там», «туда», «онда», «сол жерде»: the focused college, else the colleges of the focused speciality.
 THERE = re.compile(r"(?<!\w)(там|туда|тамошн|в нем|у них|в этом колледже|онда|сонда|сол жерде|сол жакта|"
                    r"сол колледж|ол колледж|оларда|олардын|оларга|соларда)(?!\w)")
@@ -82,7 +83,7 @@ class Conversation:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "Conversation":
+    def from_json(cls, data: dict[str, Any] | None) -> Conversation:
         """The stored state; unknown or broken fields are dropped rather than trusted."""
         known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
         try:
@@ -127,7 +128,22 @@ def leads_with_option(text: str) -> bool:
     """«а второй частный или государственный?», «үшіншісі қайда»: the message opens with an ordinal, so it asks
     about that option («а на втором курсе?» does not)."""
     words = [word for word in letters(text).split() if word not in LEADING_MARKERS]
+    if len(words) > 1 and words[0].isdigit() and OPTION_NOUN.match(words[1]):
+        return True  # «1 деп аламын», «2 вариант»
     return bool(words) and not words[0].isdigit() and option_number(words[0]) is not None
+
+
+def beside_option(text: str) -> str:
+    """«екинши нускага кужатты кашан тапсырам» → «кужатты кашан тапсырам»: the message without the option it picks
+    (its number and a «вариант / нұсқа» after it), so what else it asks can be read on its own."""
+    words = text.split()
+    for n, word in enumerate(words):
+        if option_number(word) is not None:
+            rest = words[n + 1:]
+            if rest and OPTION_NOUN.match(letters(rest[0])):
+                rest = rest[1:]
+            return " ".join([*words[:n], *rest]).strip(" .,;:!?-—")
+    return text
 
 
 def chosen_option(text: str, conversation: Conversation) -> str:
@@ -158,8 +174,12 @@ def college_detail(text: str) -> str:
 
 def is_elliptic(text: str) -> bool:
     """«а на бухгалтера?», «avtomekhanikke she?»: a short message that leans on the last question."""
-    folded = letters(text)
-    return is_short(text) and bool(ELLIPSIS.search(folded))
+    return is_short(text) and marks_ellipsis(text)
+
+
+def marks_ellipsis(text: str) -> bool:
+    """«а …», «ал …», «… ше»: the message, however long, reuses the last question with what it adds."""
+    return bool(ELLIPSIS.search(letters(text)))
 
 
 def is_short(text: str) -> bool:

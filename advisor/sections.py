@@ -13,8 +13,8 @@ from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, Sourc
 from advisor.colleges import best_first, colleges_in, listed_specialities, near, rest_of_region, teaching
 from advisor.phrases import phrase
 from advisor.places import Place
-from advisor.safety import SAFETY_RECORDS
 from advisor.render import BODY_CHARS, SCREEN_CHARS, citation, first_sentence, fit_message, in_language, study_length
+from advisor.safety import SAFETY_RECORDS
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
 
@@ -80,10 +80,8 @@ class Writer:
         lines += [f"{self.spec_name(spec.id)}{code}", self.t(spec.description_ru, spec.description_kk)]
         if work := self.t(spec.work_ru, spec.work_kk):
             lines.append(f"{phrase('work', self.lang)}: {work}")
-        if spec.qualifications:
-            quals = "; ".join(f"{q.code + ' ' if q.code else ''}{self.t(q.name_ru, q.name_kk)}"
-                              for q in spec.qualifications)
-            lines.append(f"{phrase('qualifications', self.lang)}: {quals}")
+        if quals := self._qualifications(spec):
+            lines.append(f"{phrase('qualifications', self.lang)}: {'; '.join(quals)}")
         if not length_first:
             study = self._study(spec, all_grades=True)
             lines.append(study.strip(" ;") if study else phrase("study_unknown", self.lang).capitalize())
@@ -112,6 +110,15 @@ class Writer:
         record = self.kb.get(speciality_id)
         assert isinstance(record, Speciality), speciality_id  # ranking only yields specialities
         return record
+
+    def _qualifications(self, spec: Speciality) -> list[str]:
+        """What a graduate is qualified as: the speciality's coded qualifications, then the classifier's other
+        qualifications of it kept as profession records («кем с ней работают?» for nursing names the nurse)."""
+        named = [f"{q.code + ' ' if q.code else ''}{self.t(q.name_ru, q.name_kk)}" for q in spec.qualifications]
+        known = {q.name_ru for q in spec.qualifications}
+        named += [self.t(p.name_ru, p.name_kk) for p in self.kb.professions
+                  if spec.id in p.specialities and p.name_ru not in known]
+        return named
 
     def _study(self, spec: Speciality, all_grades: bool = False) -> str:
         """Study length after the person's grade (or both grades), where a source gives it."""
