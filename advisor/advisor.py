@@ -10,7 +10,7 @@ from functools import cache, partial
 from typing import Any
 
 from advisor.answer import Answer, SourceRef, SpecialitySuggestion
-from advisor.colleges import colleges_in, listed_specialities
+from advisor.colleges import SAYS_COLLEGE, colleges_in, listed_specialities, name_words, named_among
 from advisor.composer import Composer
 from advisor.dialogue import (
     Conversation,
@@ -198,6 +198,10 @@ class Advisor:
             and refers_to_thing(text) and place is None
         there = pointed and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
                              or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
+        # «колледж туризма — там на каком языке?», «a u bolashaka sait kakoi» under a town's colleges: that college.
+        if (named_college := self._college_named_in_thread(text, conv, place)) is not None:
+            conv.college = named_college.id
+            return self.about_college(named_college.id, lang, college_detail(text))
         # «Maqat kolledjinin saity qandai»: a contact of a town's only college.
         if (detail := college_detail(text)) and place and place.city \
                 and len(here := colleges_in(self.kb, place)) == 1:
@@ -291,6 +295,18 @@ class Advisor:
             return self._about_focus(text, act, conv, lang, grade, city, place, named_speciality)
         return None
 
+    def _college_named_in_thread(self, text: str, conv: Conversation, place: Place | None) -> College | None:
+        """The one college of those listed or of the place talked about that the message names by a word of its
+        name, when it points at them («юридический там есть? адрес его») or says «колледж»."""
+        around = place or (find_place(conv.city) if conv.city else None)
+        pool = [c for cid in conv.colleges if isinstance(c := self.kb.get(cid), College)]
+        pool += [c for c in (colleges_in(self.kb, around) if around else []) if c.id not in conv.colleges]
+        if not pool:
+            return None
+        if not (refers_to_place(text) or college_detail(text) or SAYS_COLLEGE.search(folded_text(text))):
+            return None
+        return named_among(name_words(text, self._speciality_words(text)), pool, Relevance.of(text).ignored_terms)
+
     def _question_beside_option(self, text: str) -> str:
         """What a message picking an option also asks, when the model is sure it is a question about a speciality
         («второй вариант, сколько учиться?»); else ''."""
@@ -382,6 +398,11 @@ class Advisor:
     def _clarify(text: str, lang: str) -> Answer:
         """One short question when a message points at something the chat has not named."""
         return Answer(question=text, lang=lang, intent="clarify", answer=phrase("clarify", lang), answered=False)
+
+    def _speciality_words(self, text: str) -> set[str]:
+        """The stems by which the message names specialities or professions («дизайн», «туризм»)."""
+        hits = self._state.retriever.search(text, k=12, filters=Filters(kinds=("speciality", "profession")))
+        return {term for hit in Relevance.of(text).keep(hits, by_name_only=True) for term in hit.key_terms}
 
     def _named_speciality(self, text: str, exact: bool = False) -> str:
         """The speciality the message names by a word of its own or of its profession (not by meaning), or '';

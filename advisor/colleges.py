@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from advisor.places import Place
+from advisor.safety import folded_text
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import College, KnowledgeRecord, Speciality
+from knowledge.text import stemmed_tokens, tokens
+from knowledge.vocabulary import name_words_in_other_language
+
+# Words every college name may have: they tell no college from another.
+COMMON_NAME_STEMS = frozenset(s.lower() for s in stemmed_tokens(
+    "колледж колледжа колледжи колледжі колледжер kolledzh college государственный мемлекеттік учреждение мекемесі "
+    "имени атындағы ГККП ГКП КГКП ТОО ЖШС"))
+SAYS_COLLEGE = re.compile(r"колледж|college|цоллег")  # on folded text: «kolledzh» reads «колледж», «College» «цоллеге»
+MIN_NAME_STEM = 4
+# Kazakh postpositions (folded): «сурет салуға байланысты колледж» is "related to drawing", not «байланыс» (the
+# communications of «Энергетика және байланыс колледжі»).
+POSTPOSITIONS = frozenset(folded_text("байланысты туралы жайлы жөнінде бойынша").split())  # «там», «у них» are no part of a name
 
 
 def in_place(record: KnowledgeRecord | None, place: Place | None) -> bool:
@@ -57,3 +73,31 @@ def best_first(colleges: list[College], speciality_ids: list[str]) -> list[Colle
 def known_details(college: College) -> int:
     """How much the knowledge says about a college: a list of all colleges shows those a teenager can act on first."""
     return bool(college.specialities) + bool(college.website) + bool(college.address)
+
+
+def name_stems(college: College) -> frozenset[str]:
+    """The lower-case stems of a college's names in both languages, its common words left out."""
+    names = f"{college.name} {college.name_kk} {name_words_in_other_language(college.name)}"
+    return frozenset(s.lower() for s in stemmed_tokens(names)) - COMMON_NAME_STEMS
+
+
+def named_among(text: str, colleges: Iterable[College], ignored: Iterable[str] = ()) -> College | None:
+    """The one college of these that the message's words (from `name_words`) name by a word of its name no other
+    of them has («колледж туризма», «bolashaka», «юридический»), or None; `ignored` stems (a place) name none."""
+    said = {s.lower() for s in stemmed_tokens(text)} - {s.lower() for s in ignored} - COMMON_NAME_STEMS
+    said = {s for s in said if len(s) >= MIN_NAME_STEM}
+    stems = {college.id: (college, name_stems(college)) for college in colleges}
+    named = [college for cid, (college, own) in stems.items()
+             if said & own - frozenset().union(*(other for oid, (_, other) in stems.items() if oid != cid))]
+    return named[0] if len(named) == 1 else None
+
+
+def name_words(text: str, speciality_terms: Iterable[str]) -> str:
+    """The words of a message that may name a college: no postposition, and no word naming a speciality unless it
+    stands next to «колледж» («колледж туризма», «өнер колледжі»; but «дизайнды қай колледж оқытады» asks who
+    teaches design, and «сурет салуға байланысты колледж» is "related to", not «байланыс»)."""
+    words = tokens(text)
+    beside = {m for n, word in enumerate(words) if SAYS_COLLEGE.search(folded_text(word)) for m in (n - 1, n + 1)}
+    terms = {t.lower() for t in speciality_terms}
+    return " ".join(word for n, word in enumerate(words) if folded_text(word) not in POSTPOSITIONS
+                    and (n in beside or not {s.lower() for s in stemmed_tokens(word)} & terms))

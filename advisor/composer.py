@@ -12,7 +12,7 @@ from functools import partial
 from typing import TypeVar
 
 from advisor.answer import Answer, SpecialitySuggestion
-from advisor.colleges import in_place
+from advisor.colleges import SAYS_COLLEGE, colleges_in, in_place, name_words, named_among
 from advisor.labour import (
     DEMAND_TOPICS,
     GROUPS_OF_FIELD,
@@ -90,7 +90,6 @@ _KIND_OF = {"admission_dates": "admission", "admission_documents": "admission", 
 NAMED_RECORD_INTENTS = frozenset({"targeted", "free", "ent", "suggest", "speciality_info", "dual", "university",
                                   "admission_exams", "pass_mark"})
 ABBREVIATION = re.compile(r"(?<!\w)[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ]{3,6}(?!\w)")  # «JIHC», «АВПК»: a college's short name
-SAYS_COLLEGE = re.compile(r"колледж|college|цоллег")  # on folded text: «kolledzh» reads «колледж», «College» «цоллеге»
 # Intents a message naming one college by its own name asks about that college.
 ABOUT_A_COLLEGE = frozenset({"colleges", "speciality_info", "suggest", "clarify"})
 # Categories whose college quota no source of ours confirms: the answer says so instead of a figure.
@@ -191,6 +190,14 @@ class Composer:
         says_college = bool(SAYS_COLLEGE.search(self.folded))
         if not says_college and not ABBREVIATION.search(self.q.text):
             return None
+        ignored = self.relevance.ignored_terms
+        # «адрес экономического колледжа в Костанае»: the one of the town's with that word; «графикалык дизайнды
+        # Алматыда кай колледж окытады» names a speciality, not the college whose name says «дизайн».
+        words = name_words(self.q.text, {t for h in self._search(k=12, kinds=("speciality", "profession"),
+                                                                by_name_only=True) for t in h.key_terms})
+        if says_college and self.q.place and (college := named_among(words, colleges_in(self.kb, self.q.place),
+                                                                     ignored)):
+            return college
         hits = [h for h in self._search(k=5, kinds=("college",), by_name_only=True)
                 if in_place(self.kb.get(h.id), self.q.place)]
         matched = sorted(((len(set(h.key_terms)), h.id) for h in hits), reverse=True)
@@ -200,8 +207,10 @@ class Composer:
         # One college whose name the message spells out, not several sharing «политехнический» or «высший»; or
         # one a proper name the person wrote names alone («Қастеев атындағы колледж», «JIHC»).
         college = self.kb.get(matched[0][1])
+        found = [c for h in hits if isinstance(c := self.kb.get(h.id), College)]
         spelt_out = says_college and best >= 4 and best >= 2 * runner_up \
-            or self._proper_name_only_in(matched[0][1], hits)
+            or self._proper_name_only_in(matched[0][1], hits) \
+            or says_college and named_among(words, found, ignored) is college  # «jihc это что за колледж»
         return college if isinstance(college, College) and spelt_out else None
 
     def _proper_name_only_in(self, college_id: str, hits: list[Hit]) -> bool:

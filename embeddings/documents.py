@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from knowledge.loader import KnowledgeBase, content_hash
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, LabourFact, Profession, Programme, Speciality
-from knowledge.vocabulary import label
+from knowledge.vocabulary import label, name_words_in_other_language
 
 Scalar = str | int | float | bool
 
@@ -38,6 +38,7 @@ def record_document(record: KnowledgeRecord, kb: KnowledgeBase) -> Document:
 Layout = tuple[list[str], list[str], dict[str, Scalar]]
 
 
+
 def _describe(record: KnowledgeRecord, kb: KnowledgeBase) -> Layout:
     """Full text, key text and metadata of a record."""
     if isinstance(record, Speciality):
@@ -50,7 +51,8 @@ def _describe(record: KnowledgeRecord, kb: KnowledgeBase) -> Layout:
                 record.work_kk], key, {"group": record.group.value, "code": record.code or ""}
     if isinstance(record, College):
         names = [f"{s.name_ru} {s.name_kk}" for sid in record.specialities if (s := kb.get(sid))]
-        return [record.name, record.city, record.region, *names, *record.specialities_text], [record.name], \
+        key = [record.name, record.name_kk, name_words_in_other_language(record.name)]
+        return [record.name, record.city, record.region, *names, *record.specialities_text], key, \
             {"city": record.city, "region": record.region}
     if isinstance(record, Programme):
         key = [record.title_ru, record.title_kk, *record.keywords_ru, *record.keywords_kk]

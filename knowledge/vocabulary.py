@@ -80,3 +80,40 @@ def label(value: str, lang: str, interest: bool = False) -> str:
     key = _ALIASES.get(value, value) if interest else value
     ru, kk = LABELS.get(key, (value, value))
     return kk if lang == "kk" else ru
+
+
+# Russian and Kazakh kind words of college names, by the stems that find them in either language. Many sources give
+# only one name: a Kazakh speaker writes «Қызылорда жоғары көпсалалы колледжі» for «Кызылординский высший
+# многопрофильный колледж», a Russian speaker «экономический колледж» for «Қостанай жоғары экономикалық колледжі».
+# They are matched, never shown: an answer names a college as its source does.
+COLLEGE_NAME_WORDS: tuple[tuple[str, str, str, str], ...] = (
+    # (Russian stem, Kazakh stem, Russian word, Kazakh word)
+    ("высш", "жоғары", "высший", "жоғары"),
+    ("многопрофильн", "көпсалалы", "многопрофильный", "көпсалалы"),
+    ("медицинск", "медициналық", "медицинский", "медициналық"),
+    ("политехническ", "политехникалық", "политехнический", "политехникалық"),
+    ("агротехническ", "агротехникалық", "агротехнический", "агротехникалық"),
+    ("техническ", "техникалық", "технический", "техникалық"),
+    ("гуманитарн", "гуманитарлық", "гуманитарный", "гуманитарлық"),
+    ("педагогическ", "педагогикалық", "педагогический", "педагогикалық"),
+    ("аграрн", "аграрлық", "аграрный", "аграрлық"),
+    ("сельскохозяйственн", "ауыл шаруашылығы", "сельскохозяйственный", "ауыл шаруашылығы"),
+    ("строительн", "құрылыс", "строительный", "құрылыс"),
+    ("транспорт", "көлік", "транспортный", "көлік"),
+    ("экономическ", "экономикалық", "экономический", "экономикалық"),
+    ("индустриальн", "индустриялық", "индустриальный", "индустриялық"),
+    ("технологическ", "технологиялық", "технологический", "технологиялық"),
+    ("искусств", "өнер", "искусств", "өнер"),
+    ("музыкальн", "музыкалық", "музыкальный", "музыкалық"),
+    ("горно", "тау-кен", "горный", "тау-кен"),
+    ("нефт", "мұнай", "нефтяной", "мұнай"),
+    ("энергетическ", "энергетикалық", "энергетический", "энергетикалық"),
+)
+
+
+def name_words_in_other_language(name: str) -> str:
+    """The other language's kind words of a college name, for matching only («высший» → «жоғары» and back)."""
+    lowered = name.lower()
+    words = [kk if ru_stem in lowered else ru for ru_stem, kk_stem, ru, kk in COLLEGE_NAME_WORDS
+             if ru_stem in lowered or kk_stem in lowered]
+    return " ".join(dict.fromkeys(words))
