@@ -145,6 +145,9 @@ class Advisor:
             asked = cleaned if cleaned != trimmed else text  # a thanks before the question was cut off
             answer = self.ask(asked, lang=lang, grade=grade, city=city, interests=interests)
             _note_question(conv, asked, answer)
+            if not answer.specialities and answer.intent in ("free", "paid") \
+                    and (named := self._named_speciality(asked, exact=True)):
+                conv.focus = named  # «…на автомеханика… бесплатно это?»: «а в Кокшетау где на это учат?» next
         answer.question = text
         return answer, self._remember(conv, answer)
 
@@ -155,10 +158,18 @@ class Advisor:
         act = prediction.intent
         if act in SAFETY_RECORDS or risk_of(text):
             return None
+        if not prediction.sure and act not in FOCUS_INTENTS and conv.focus and len(prediction.ranked) > 1 \
+                and prediction.ranked[1][0] in FOCUS_INTENTS and (refers_to_thing(text) or refers_to_place(text)):
+            # «ony 11 synyptan kein oqysam qansha uaqyt ketedi» (off-topic at 0.31, study length at 0.25) points at
+            # the speciality in focus: the runner-up that asks about it.
+            act = prediction.ranked[1][0]
         place = find_place(text)
         # A retrieval search: once, when needed. «бұл мамандықтың коды қандай» asks a code: «код» names no speciality.
+        # «там есть чтото про нефть»: of the specialities «нефть» names, the one the college in focus teaches.
+        taught = [sid for cid in ([conv.college] if conv.college else conv.colleges)
+                  if isinstance(c := self.kb.get(cid), College) for sid in c.specialities]
         named_speciality = cache(partial(self._named_speciality, CODE_WORDS.sub(" ", text)
-                                         if act == "speciality_code" else text))
+                                         if act == "speciality_code" else text, prefer=tuple(taught)))
         named_exactly = cache(partial(self._named_speciality, text, exact=True))
         said_grade = detect_grade(text) or bare_grade(text)  # «а после 9?» changes the grade
         says_grade, grade = bool(said_grade), said_grade or grade
@@ -180,9 +191,11 @@ class Advisor:
             conv.focus = picked or conv.focus
             if picked and place:  # «а первый есть в павлодаре?»: its colleges there
                 return self.about_speciality(picked, "colleges", lang, grade, place.label("ru"))
-            if picked and (asked := self._question_beside_option(text)) \
-                    and (answer := self._in_thread(asked, conv, lang, grade, city)):
-                return answer  # «2-шісіне құжат қашанға дейін?»: that question, about the option picked
+            if picked and (asked := self._question_beside_option(text)):
+                # «2-шісіне құжат қашанға дейін?»: that question, about the option picked; «первый вариант. какие
+                # документы туда нужны?»: a question of its own once the option is in focus.
+                return self._in_thread(asked, conv, lang, grade, city) \
+                    or self.ask(asked, lang=lang, grade=grade, city=city, overrides={"field": self._group_of(picked)})
             if picked:
                 return self.about_speciality(picked, "info", lang, grade, city)
             if number:  # «3» or «а шестой есть?» after a list of two: say how many there are
@@ -199,7 +212,9 @@ class Advisor:
         there = pointed and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
                              or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
         # «колледж туризма — там на каком языке?», «a u bolashaka sait kakoi» under a town's colleges: that college.
-        if (named_college := self._college_named_in_thread(text, conv, place)) is not None:
+        # (not «рахмет. Кастеев колледжине дизайнга кашанга дейин тапсырады»: a question of its own about it)
+        if (act in ABOUT_COLLEGES or not prediction.sure or college_detail(text)) \
+                and (named_college := self._college_named_in_thread(text, conv, place)) is not None:
             conv.college = named_college.id
             return self.about_college(named_college.id, lang, college_detail(text))
         # «Maqat kolledjinin saity qandai»: a contact of a town's only college.
@@ -247,8 +262,9 @@ class Advisor:
         # category read unsure in a longer message («ал мүгедектігі болса ше? короче інім үшін сұрап жатырмын»).
         loose = act in CHAT_ACTS or not prediction.sure
         # «а в жанакале есть что нибудь» under a list of colleges, read as an interest: the place changes too.
-        place_talk = len(tokens(text)) <= 2 or act == "suggest" and conv.topic == "colleges" \
-            and not named_speciality()
+        # «а в северо казахстанской?» read as off-topic: a place and nothing else.
+        place_talk = len(tokens(text)) <= 2 or act == "offtopic" and is_elliptic(text) \
+            or act == "suggest" and conv.topic == "colleges" and not named_speciality()
         # «ал мүгедек баланы тәрбиелеп отырған отбасының баласына ше» while quotas are talked about: the category.
         category_talk = conv.asked == "quota" and marks_ellipsis(text)
         changes_detail = (loose or place_talk) and is_short(text) and place is not None \
@@ -295,12 +311,18 @@ class Advisor:
             return self._about_focus(text, act, conv, lang, grade, city, place, named_speciality)
         return None
 
+    def _group_of(self, speciality_id: str) -> str:
+        """The field of a speciality («health»), or ''."""
+        spec = self.kb.get(speciality_id)
+        return spec.group.value if isinstance(spec, Speciality) else ""
+
     def _college_named_in_thread(self, text: str, conv: Conversation, place: Place | None) -> College | None:
         """The one college of those listed or of the place talked about that the message names by a word of its
         name, when it points at them («юридический там есть? адрес его») or says «колледж»."""
         around = place or (find_place(conv.city) if conv.city else None)
         pool = [c for cid in conv.colleges if isinstance(c := self.kb.get(cid), College)]
-        pool += [c for c in (colleges_in(self.kb, around) if around else []) if c.id not in conv.colleges]
+        # the region's too: «туризм колледжы да бар деп еститим» under the colleges of Aktau, in Mangistau region
+        pool += [c for c in self.kb.colleges if around and c.region == around.region and c.id not in conv.colleges]
         if not pool:
             return None
         if not (refers_to_place(text) or college_detail(text) or SAYS_COLLEGE.search(folded_text(text))):
@@ -404,13 +426,14 @@ class Advisor:
         hits = self._state.retriever.search(text, k=12, filters=Filters(kinds=("speciality", "profession")))
         return {term for hit in Relevance.of(text).keep(hits, by_name_only=True) for term in hit.key_terms}
 
-    def _named_speciality(self, text: str, exact: bool = False) -> str:
+    def _named_speciality(self, text: str, exact: bool = False, prefer: tuple[str, ...] = ()) -> str:
         """The speciality the message names by a word of its own or of its profession (not by meaning), or '';
-        `exact` leaves out names found only by correcting a typo."""
+        `exact` leaves out names found only by correcting a typo; of several named, one in `prefer` comes first."""
         kb = self._state.kb
         hits = self._state.retriever.search(text, k=5, filters=Filters(kinds=("speciality", "profession")))
         own = set(stemmed_tokens(text))
         relevance = Relevance.of(text)
+        named: list[tuple[int, str]] = []  # (how many of its words the message says, speciality id)
         for hit in relevance.keep(hits, by_name_only=True):
             if exact and not relevance.names_exactly(hit):
                 continue
@@ -419,10 +442,14 @@ class Advisor:
                 continue
             record = kb.get(hit.id)
             if isinstance(record, Speciality):
-                return record.id
-            if isinstance(record, Profession) and record.specialities:
-                return record.specialities[0]
-        return ""
+                named.append((len(hit.key_terms), record.id))
+            elif isinstance(record, Profession) and record.specialities:
+                named.append((len(hit.key_terms), record.specialities[0]))
+        if not named:
+            return ""
+        # «бурение скважин» names drilling by two words: a speciality named by one of them does not win by `prefer`.
+        best = [sid for words, sid in named if words == max(w for w, _ in named)]
+        return next((sid for sid in best if sid in prefer), named[0][1])
 
     def more_suggestions(self, question: str, shown: list[str], lang: str | None = None, grade: int | None = None,
                          city: str | None = None) -> Answer:
@@ -568,6 +595,7 @@ SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answ
 # районе?» (4.8) do; «иә» (1.4 for Russian), «ок», «ещё», «давай», «спс» (≤ 3.1) do not. Read on dev chats.
 LANGUAGE_SWITCH_MARGIN = 4.0
 COURTESY = frozenset({"greeting", "thanks", "goodbye"})
+ABOUT_COLLEGES = frozenset({"colleges", "speciality_info", "suggest", "dormitory"})  # acts a named college answers
 NOT_ABOUT_A_SPECIALITY = frozenset({"offtopic", "suggest", "feedback", "vague"})  # no question beside an option
 CODE_WORDS = re.compile(r"(?i)(?<!\w)(код\w*|kod\w*|шифр\w*)")  # the word «code», not code as a job
 BY_FIELD = frozenset({"admission_dates"})  # intents with a rule of their own for some fields (see Admission.groups)

@@ -32,6 +32,7 @@ from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, LabourFact, Profession, Programme, Speciality
 from knowledge.text import stemmed_tokens
+from knowledge.vocabulary import label
 
 R = TypeVar("R", bound=KnowledgeRecord)
 
@@ -367,7 +368,12 @@ class Composer:
         facts = facts_about_speciality(self.kb, spec, DEMAND_TOPICS) if spec else []
         if spec and facts:
             lead = phrase("demand_speciality", self.q.lang, name=self.write.spec_name(spec.id))
-        elif spec:  # nothing sourced about this one: said plainly, then what holds for all graduates
+        elif spec and (facts := [f for f in facts_of_region(self.kb, "", ("demand", "professions"))
+                                 if spec.group in f.groups]):
+            # «она востребована?» about nursing: no source names it, but the forecasts name medicine
+            lead = phrase("demand_field", self.q.lang, name=self.write.spec_name(spec.id),
+                          field=label(spec.group.value, self.q.lang))
+        elif spec:  # nothing sourced about this one or its field: said plainly, then what holds for all graduates
             lead = phrase("demand_speciality_unknown", self.q.lang, name=self.write.spec_name(spec.id))
             facts = facts_of_region(self.kb, "", ("employment",))
         elif region and (facts := facts_of_region(self.kb, region, DEMAND_TOPICS)):

@@ -160,25 +160,32 @@ def names_a_place(word: str) -> bool:
 
 
 def find_place(text: str) -> Place | None:
-    """The first city or region the text names, or None; a town's whole region when the text says «область»."""
+    """The city or region the text names, or None. Of several, the one named last («живу в Жанакале, хочу в
+    Уральск»), but not a town's own region after it («Мақат, Атырау облысы»); a place followed by «область» is the
+    whole region («Ақтөбе облысында»)."""
     words = [place_key(w) for w in tokens(text)]
-    place = _first_place(words)
-    if place and place.city and any(word.startswith(REGION_WORDS) for word in words):
-        return next((p for p in PLACES if not p.city and p.region == place.region), place)
+    named = sorted(((at, n, place) for n, place in enumerate(PLACES) if (at := _position(place, words)) is not None),
+                   key=lambda item: (item[0], -item[1]))  # at one word, the place listed first: «Алматы облысы»
+    if not named:
+        return None
+    at, _, place = named[-1]
+    if place.city and any(word.startswith(REGION_WORDS) for word in words[at + 1:]):
+        towns = [p for _, _, p in named[:-1] if p.city and p.region == place.region]
+        return towns[-1] if towns else next((p for p in PLACES if not p.city and p.region == place.region), place)
     return place
 
 
-def _first_place(words: list[str]) -> Place | None:
-    """The first city or region the place-keyed words name, or None."""
-    joined = " ".join(words)
-    for place in PLACES:
+def _position(place: Place, words: list[str]) -> int | None:
+    """The index of the first of the place-keyed words that names the place, or None."""
+    for n, word in enumerate(words):
         for stem in map(place_key, place.stems):
             if stem.endswith("$"):
-                if any(is_case_of(word, stem[:-1]) for word in words):
-                    return place
+                if is_case_of(word, stem[:-1]):
+                    return n
             elif "-" in stem or " " in stem:
-                if f" {stem.replace('-', ' ')}" in f" {joined}":
-                    return place
-            elif any(word.startswith(stem) for word in words):
-                return place
+                parts = stem.replace("-", " ").split()
+                if " ".join(words[n:n + len(parts)]).startswith(" ".join(parts)):
+                    return n
+            elif word.startswith(stem):
+                return n
     return None
