@@ -278,7 +278,7 @@ class Advisor:
             return answer
         # «а если на медицинский?» after «когда подавать доки?»: the last question, with what this one adds; the
         # model may read a field named alone as an interest («al medicinalyq mamandyqqa tapsyrsam?»).
-        adds_field = act == "suggest" and conv.asked in BY_FIELD and is_short(text) \
+        adds_field = act in ("suggest", "colleges") and conv.asked in BY_FIELD and is_short(text) \
             and (is_elliptic(text) or not prediction.sure)  # «meditsinaga tusemin desem?» read unsure
         if (act == "change_detail" or adds_field) and conv.asked in COMBINABLE and conv.question and not conv.focus:
             overrides: dict[str, Any] = {"intent": conv.asked, "field": self._field_named(text),
@@ -296,7 +296,9 @@ class Advisor:
             conv.focus = other  # «а на бухгалтера?» after «сколько учиться на повара?»: the same, about another
             return self.about_speciality(other, FOCUS_INTENTS[conv.asked], lang, grade,
                                          place.label("ru") if place else city)
-        if act in ("demand", "salary") and conv.focus and (refers_to_thing(text) or is_elliptic(text)) \
+        # «айлыгы канша шамамен?» (three words) leans on the focus too, as in _about_focus.
+        if act in ("demand", "salary") and conv.focus \
+                and (refers_to_thing(text) or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS) \
                 and isinstance(spec := self.kb.get(conv.focus), Speciality) and not named_speciality():
             # «она вообще востребована?»: the same question, about the speciality in focus by its name.
             name = spec.name_kk if lang == "kk" and spec.name_kk else spec.name_ru

@@ -16,7 +16,8 @@ from knowledge.vocabulary import name_words_in_other_language
 COMMON_NAME_STEMS = frozenset(s.lower() for s in stemmed_tokens(
     "колледж колледжа колледжи колледжі колледжер kolledzh college государственный мемлекеттік учреждение мекемесі "
     "имени атындағы ГККП ГКП КГКП ТОО ЖШС"))
-SAYS_COLLEGE = re.compile(r"колледж|college|цоллег")  # on folded text: «kolledzh» reads «колледж», «College» «цоллеге»
+# On folded text: «kolledzh» reads «колледж», «College» «цоллеге»; «политех» is a polytechnic college.
+SAYS_COLLEGE = re.compile(r"колледж|college|цоллег|политех")
 MIN_NAME_STEM = 4
 # Kazakh postpositions (folded): «сурет салуға байланысты колледж» is "related to drawing", not «байланыс» (the
 # communications of «Энергетика және байланыс колледжі»).
@@ -33,6 +34,12 @@ def in_place(record: KnowledgeRecord | None, place: Place | None) -> bool:
 def colleges_in(kb: KnowledgeBase, place: Place) -> list[College]:
     """The colleges of the place itself (a town's own, without its region)."""
     return [c for c in kb.colleges if in_place(c, place)]
+
+
+def colleges_around(kb: KnowledgeBase, place: Place) -> list[College]:
+    """The colleges of a place and of its region whose source names no town («Петропавлда медициналық колледж»
+    finds the North Kazakhstan one, whose record gives only its region)."""
+    return [c for c in kb.colleges if in_place(c, place) or place.city and not c.city and c.region == place.region]
 
 
 def listed_specialities(kb: KnowledgeBase, college: College) -> list[str]:

@@ -12,7 +12,7 @@ from functools import partial
 from typing import TypeVar
 
 from advisor.answer import Answer, SpecialitySuggestion
-from advisor.colleges import SAYS_COLLEGE, colleges_in, in_place, name_words, named_among
+from advisor.colleges import SAYS_COLLEGE, colleges_around, in_place, name_words, named_among
 from advisor.labour import (
     DEMAND_TOPICS,
     GROUPS_OF_FIELD,
@@ -135,8 +135,12 @@ class Composer:
                    "quota": self._quota, "dormitory": self._dormitory, "paid_cost": self._paid_cost,
                    "pass_mark": self._pass_mark, "salary": self._salary, "demand": self._demand,
                    "targeted": self._targeted}.get(intent)
-        answer = handler() if handler else self._from_records(intent)
-        return answer or self._faq() or self.not_found(intent)
+        answer = (handler() if handler else self._from_records(intent)) or self._faq()
+        if answer is None and intent == "suggest":
+            # «люблю возиться с малыми» names nothing the knowledge has: ask for more and offer the test, rather than
+            # a list by meaning alone or a flat «I don't know».
+            return self._answer("vague", [Section(phrase("suggest_unclear", self.q.lang))], answered=False)
+        return answer or self.not_found(intent)
 
     def not_found(self, intent: str) -> Answer:
         """An honest 'I don't have this' with where to look."""
@@ -196,7 +200,7 @@ class Composer:
         # Алматыда кай колледж окытады» names a speciality, not the college whose name says «дизайн».
         words = name_words(self.q.text, {t for h in self._search(k=12, kinds=("speciality", "profession"),
                                                                 by_name_only=True) for t in h.key_terms})
-        if says_college and self.q.place and (college := named_among(words, colleges_in(self.kb, self.q.place),
+        if says_college and self.q.place and (college := named_among(words, colleges_around(self.kb, self.q.place),
                                                                      ignored)):
             return college
         hits = [h for h in self._search(k=5, kinds=("college",), by_name_only=True)

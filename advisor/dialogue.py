@@ -42,13 +42,13 @@ COLLEGE_DETAILS = {
     "phone": re.compile(r"(?<!\w)(телефон|номер(?!\w*\s*\d)|номир|позвон|звонит|байланыс|контакт|хабарлас|связат)"),
     "address": re.compile(r"(?<!\w)(адрес|мекенжаи|мекен жаи|орналаск|в каком раион|каи ауданда|кандаи ауданда|"
                           r"где наход)"),
-    "website": re.compile(r"(?<!\w)(саит|сайт)"),
+    "website": re.compile(r"(?<!\w)(саит|сайт|страниц|страничк|в интернете)"),
     "languages": re.compile(r"(?<!\w)(на каком языке|языки обучения|язык обучения|каи тилде|кандаи тилде|тилинде)"),
 }
 LEADING_MARKERS = frozenset({"а", "ал", "и", "ну", "ок", "давай", "вот"})  # words before what a message is about
-# «а …?», «ал …», «… ше?»: the discourse markers of a question that reuses the last one; «ше» may end a clause
-# before a comment («шығармашылыққа ше? ән айтам»).
-ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\bше\b")
+# «а …?», «ал …», «… ше?», «… болса?»: the discourse markers of a question that reuses the last one; «ше» may end a
+# clause before a comment («шығармашылыққа ше? ән айтам»).
+ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\bше\b|\b(болса|болсак|десем|десек)\b")  # «…ге болса?», «…desem?»
 # Kazakh letters, or a Kazakh question particle or word on the folded words (so «Oralda kolledj bar ma» too);
 # «рахмет» is not among them: Russian speakers in Kazakhstan thank with it too.
 KAZAKH_LETTERS = re.compile(r"[әғқңөұүһі]")

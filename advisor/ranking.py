@@ -9,7 +9,7 @@ from advisor.places import place_words, places_named
 from embeddings.retriever import Hit
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import LabourFact, Profession, Speciality
-from knowledge.text import stemmed_tokens, tokens
+from knowledge.text import stemmed_tokens, stems, tokens
 
 # A hit is relevant when a meaningful word of the question names it (in its name, title or keywords),
 # or when it is this close in meaning (cosine similarity of the e5 embeddings).
@@ -29,8 +29,9 @@ KEEP_NEAR_ABOVE_BEST = 0.4
 GENERIC_STEMS = frozenset(stemmed_tokens(
     "специальность специальности мамандық мамандығы профессия профессию кәсіп работа работать жұмыс учеба "
     "студент лет жыл год году сколько неше канша қанша колледжи колледжей колледжда колледжі оқыту обучения "
-    "учить учат учиться учится учатся область области облыс облысы облысында "  # «в актюбинской области» is where
-    "класс класса классов класстан сынып сыныптан"))  # «после 9 класса» is a grade, not «начальных классов»
+    "учить учат учиться учится учатся область области облыс облысы облысында"))  # «в актюбинской области» is where
+# «после 9 класса», «9 класстан» say a grade, not «начальных классов» (stems taken whole: «класс» is a stop word).
+GRADE_STEMS = frozenset(s for w in ["класс", "класса", "классов", "класстан", "сынып", "сыныптан"] for s in (*stems(w), "КЛАСС"))
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Relevance:
         # The place's own names too: «Shymkentte» stems to «ШЫМКЕНТТ», and «Шымкент көлік колледжі» is not named by it.
         own_names = " ".join(f"{p.city} {p.name_kk}" for p in places_named(where)) if where else ""
         place_terms = {form for w in [*where, *tokens(own_names)] for s in stemmed_tokens(w) for form in (s, s.lower())}
-        return cls(frozenset(stemmed_tokens(text)), GENERIC_STEMS | place_terms,
+        return cls(frozenset(stemmed_tokens(text)), GENERIC_STEMS | GRADE_STEMS | place_terms,
                    len(content_words) <= MAX_WORDS_FOR_CORRECTIONS)
 
     @property

@@ -30,9 +30,9 @@ _CATEGORY_PATTERNS: dict[str, tuple[str, ...]] = {
 # «бесплатно», «на грант» and the like: a condition a question of another intent may carry.
 _FREE = re.compile(r"(?<!\w)(бесплат|грант|госзаказ|гос заказ|бюджет|тегин|акысыз|мемтапсырыс|мем тапсырыс)")
 
-_GRADE_9 = re.compile(r"(?<!\d)9(?!\d)\s*(?:-?\s*(?:й|ый|го|ого|ти|шы|сынып\w*|класс\w*|кл\b))|"
+_GRADE_9 = re.compile(r"(?<!\d)9(?!\d)\s*(?:-?\s*(?:й|ый|го|ого|ти|шы|дан\b|нан\b|сынып\w*|класс\w*|кл\b))|"
                       r"(?:после|кейін|кейин|с)\s+9(?!\d)|девят\w*|тоғыз\w*|тогыз\w*")
-_GRADE_11 = re.compile(r"(?<!\d)11(?!\d)\s*(?:-?\s*(?:й|ый|го|ого|ти|ші|сынып\w*|класс\w*|кл\b))|"
+_GRADE_11 = re.compile(r"(?<!\d)11(?!\d)\s*(?:-?\s*(?:й|ый|го|ого|ти|ші|ден\b|нен\b|сынып\w*|класс\w*|кл\b))|"
                        r"(?:после|кейін|кейин|с)\s+11(?!\d)|одиннадцат\w*|он\s+бір\w*|он\s+бир\w*")
 # Pairs the model often hesitates between, and the slot that settles each: a named place means colleges,
 # a named category means a quota.

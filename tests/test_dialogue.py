@@ -310,3 +310,38 @@ def test_an_option_number_after_a_college_card_picks_one_of_its_specialities(rea
     answer, _ = real_advisor.converse("третий что за специальность", chat)
     college = real_advisor.kb.get(card.colleges[0].id)
     assert answer.specialities and answer.specialities[0].id == college.specialities[2], answer.answer
+
+
+def test_an_option_picked_with_a_question_beside_it_answers_that_question_about_it(real_advisor) -> None:
+    _, chat = real_advisor.converse("хочу лечить людей")
+    answer, chat = real_advisor.converse("второй вариант, до какого числа подают документы?", chat)
+    assert "15 август" in answer.answer.splitlines()[0], answer.answer
+    assert chat.focus and real_advisor.kb.get(chat.focus).group.value == "health"
+
+
+def test_a_grade_in_a_follow_up_names_no_speciality_and_applies_to_the_focus(real_advisor) -> None:
+    _, chat = real_advisor.converse("программист болгым келеди, кай мамандыкка тусу керек")
+    answer, chat = real_advisor.converse("ол 9 класстан кейин канша жыл окылады", chat)
+    assert chat.focus == "software" and "9-сыныптан кейін" in answer.answer.splitlines()[0], answer.answer
+
+
+def test_a_college_of_the_town_is_named_by_a_word_only_it_has(real_advisor) -> None:
+    _, chat = real_advisor.converse("kakie kolledzhi est v uralske")
+    answer, _ = real_advisor.converse("a u bolashaka sait kakoi", chat)
+    assert "bolashakcollege" in answer.answer.splitlines()[0], answer.answer
+
+
+def test_a_college_known_by_its_russian_name_is_found_by_its_kazakh_kind_words(real_advisor) -> None:
+    answer = real_advisor.ask("кызылордадагы жогары копсалалы колледж туралы айтып берш")
+    assert [c.id for c in answer.colleges][:1] == ["kyzylordinskii-vysshii-mnogoprofilnyi-kolledzh"], answer.answer
+
+
+def test_demand_for_a_speciality_no_source_names_gives_its_field_s_forecast(real_advisor) -> None:
+    _, chat = real_advisor.converse("сестринское дело это что")
+    answer, _ = real_advisor.converse("она сейчас востребована?", chat)
+    assert "Сестринское дело" in answer.answer.splitlines()[0] and "здравоохранении (240,4" in answer.answer
+
+
+def test_a_speciality_card_names_the_qualifications_it_leads_to(real_advisor) -> None:
+    answer = real_advisor.ask("сестринское дело это что")
+    assert "Медицинская сестра общей практики" in answer.answer, answer.answer

@@ -45,3 +45,14 @@ def test_family_words_are_not_the_city_of_semey(text: str) -> None:
 def test_short_place_names_are_found_with_their_case_endings(text: str, city: str) -> None:
     place = find_place(text)
     assert place is not None and place.city == city
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Я живу в Жанакале, хочу переехать учиться в Уральск", "Уральск"),  # the place named last
+    ("al atyrau jaqta, makatta she", "Макат"), ("Мақат, Атырау облысы", "Макат"),  # a town, not its region
+    ("Ақтөбе облысында", "Актюбинская область"), ("Алматы облысы", "Алматинская область"),
+    ("kakie kolledzhi est v uralske", "Уральск"), ("а в северном казахстане", "Северо-Казахстанская область"),
+])
+def test_the_place_meant_is_the_last_named_and_the_most_precise(text: str, name: str) -> None:
+    place = find_place(text)
+    assert place is not None and (place.city or place.region) == name
