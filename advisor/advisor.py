@@ -37,7 +37,7 @@ from advisor.render import citation
 from advisor.safety import SAFETY_RECORDS, folded_text, risk_of
 from advisor.sections import source_ref
 from advisor.understanding import Question, bare_grade, detect_grade, detect_tags, understand
-from embeddings.retriever import Filters, HybridRetriever
+from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import College, Faq, Profession, Speciality
 from knowledge.text import stemmed_tokens, tokens
@@ -321,14 +321,12 @@ class Advisor:
     def _college_named_in_thread(self, text: str, conv: Conversation, place: Place | None) -> College | None:
         """The one college of those listed or of the place talked about that the message names by a word of its
         name, when it points at them («юридический там есть? адрес его») or says «колледж»."""
+        if not (refers_to_place(text) or college_detail(text) or SAYS_COLLEGE.search(folded_text(text))):
+            return None
         around = place or (find_place(conv.city) if conv.city else None)
         pool = [c for cid in conv.colleges if isinstance(c := self.kb.get(cid), College)]
         # the region's too: «туризм колледжы да бар деп еститим» under the colleges of Aktau, in Mangistau region
         pool += [c for c in self.kb.colleges if around and c.region == around.region and c.id not in conv.colleges]
-        if not pool:
-            return None
-        if not (refers_to_place(text) or college_detail(text) or SAYS_COLLEGE.search(folded_text(text))):
-            return None
         return named_among(name_words(text, self._speciality_words(text)), pool, Relevance.of(text).ignored_terms)
 
     def _question_beside_option(self, text: str) -> str:
@@ -423,20 +421,23 @@ class Advisor:
         """One short question when a message points at something the chat has not named."""
         return Answer(question=text, lang=lang, intent="clarify", answer=phrase("clarify", lang), answered=False)
 
+    def _naming_hits(self, text: str, k: int) -> list[Hit]:
+        """The speciality and profession records the message names by a word (not by meaning), best first."""
+        hits = self._state.retriever.search(text, k=k, filters=Filters(kinds=("speciality", "profession")))
+        return Relevance.of(text).keep(hits, by_name_only=True)
+
     def _speciality_words(self, text: str) -> set[str]:
         """The stems by which the message names specialities or professions («дизайн», «туризм»)."""
-        hits = self._state.retriever.search(text, k=12, filters=Filters(kinds=("speciality", "profession")))
-        return {term for hit in Relevance.of(text).keep(hits, by_name_only=True) for term in hit.key_terms}
+        return {term for hit in self._naming_hits(text, k=12) for term in hit.key_terms}
 
     def _named_speciality(self, text: str, exact: bool = False, prefer: tuple[str, ...] = ()) -> str:
         """The speciality the message names by a word of its own or of its profession (not by meaning), or '';
         `exact` leaves out names found only by correcting a typo; of several named, one in `prefer` comes first."""
         kb = self._state.kb
-        hits = self._state.retriever.search(text, k=5, filters=Filters(kinds=("speciality", "profession")))
         own = set(stemmed_tokens(text))
         relevance = Relevance.of(text)
         named: list[tuple[int, str]] = []  # (how many of its words the message says, speciality id)
-        for hit in relevance.keep(hits, by_name_only=True):
+        for hit in self._naming_hits(text, k=5):
             if exact and not relevance.names_exactly(hit):
                 continue
             # «жер» of «қай жерде» names no speciality, nor a short typo guess («барам» read as «бармен»).
@@ -593,9 +594,10 @@ FOCUS_INTENTS = {"speciality_info": "info", "speciality_code": "info", "speciali
 CHAT_ACTS = frozenset({"greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "back", "change_detail",
                        "feedback"})
 SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answer may list suggested specialities
-# Log-odds above which a short message switches the chat's language: «ты бот или живой?» (5.9), «а он в каком
-# районе?» (4.8) do; «иә» (1.4 for Russian), «ок», «ещё», «давай», «спс» (≤ 3.1) do not. Read on dev chats.
-LANGUAGE_SWITCH_MARGIN = 4.0
+# Log-odds above which a short message switches the chat's language: «ты бот или живой?» (5.8), «а он в каком
+# районе?» (4.7) do; «рахмет» (4.3 for Kazakh: Russian speakers thank with it too), «иә» (1.4 for Russian), «ок»,
+# «ещё», «давай», «спс» (≤ 3.5) do not. Read on dev chats.
+LANGUAGE_SWITCH_MARGIN = 4.5
 COURTESY = frozenset({"greeting", "thanks", "goodbye"})
 ABOUT_COLLEGES = frozenset({"colleges", "speciality_info", "suggest", "dormitory"})  # acts a named college answers
 NOT_ABOUT_A_SPECIALITY = frozenset({"offtopic", "suggest", "feedback", "vague"})  # no question beside an option
