@@ -18,10 +18,10 @@ COMMON_NAME_STEMS = frozenset(s.lower() for s in stemmed_tokens(
     "имени атындағы ГККП ГКП КГКП ТОО ЖШС"))
 # On folded text: «kolledzh» reads «колледж», «College» «цоллеге»; «политех» is a polytechnic college.
 SAYS_COLLEGE = re.compile(r"колледж|college|цоллег|политех")
-MIN_NAME_STEM = 4
+MIN_NAME_STEM = 4  # «там», «у них» are no part of a name
 # Kazakh postpositions (folded): «сурет салуға байланысты колледж» is "related to drawing", not «байланыс» (the
 # communications of «Энергетика және байланыс колледжі»).
-POSTPOSITIONS = frozenset(folded_text("байланысты туралы жайлы жөнінде бойынша").split())  # «там», «у них» are no part of a name
+POSTPOSITIONS = frozenset(folded_text("байланысты туралы жайлы жөнінде бойынша").split())
 
 
 def in_place(record: KnowledgeRecord | None, place: Place | None) -> bool:
