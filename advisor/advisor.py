@@ -55,6 +55,23 @@ class _State:
     fields: FieldModel | None
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """One chat message read against the conversation: what the rules of a thread decide on."""
+
+    text: str
+    conv: Conversation
+    lang: str
+    grade: int | None  # the grade said in this message, else the chat's
+    city: str | None
+    act: str  # the dialogue act or question the model reads (its runner-up when that points at the focus)
+    sure: bool
+    place: Place | None  # the place this message names
+    says_grade: bool
+    named_speciality: Callable[[], str]  # the speciality the message names by a word (searched when first asked)
+    named_exactly: Callable[[], str]  # the same, not found by correcting a typo
+
+
 class Advisor:
     """Answers questions over one knowledge base, index and intent model; `replace` swaps all at once for a reload."""
 
@@ -154,6 +171,22 @@ class Advisor:
     def _in_thread(self, text: str, conv: Conversation, lang: str, grade: int | None,
                    city: str | None) -> Answer | None:
         """The answer to a dialogue act or a reference to what is in focus; None for a question of its own."""
+        turn = self._read_turn(text, conv, lang, grade, city)
+        if turn is None:
+            return None
+        if self._picks_option(turn):
+            return self._picked_option(turn)
+        # The rules in the order they win: a college pointed at, more or back, a changed detail, a field added to the
+        # last question, the speciality in focus.
+        for rule in (self._about_colleges_in_focus, self._more_or_back, self._changed_detail_in_thread,
+                     self._last_question_with_field, self._about_speciality_in_focus):
+            if (answer := rule(turn)) is not None:
+                return answer
+        return None
+
+    def _read_turn(self, text: str, conv: Conversation, lang: str, grade: int | None,
+                   city: str | None) -> _Turn | None:
+        """The message read against the chat; None for a crisis or an illegal request (answered on their own)."""
         prediction = self.predict(text)
         act = prediction.intent
         if act in SAFETY_RECORDS or risk_of(text):
@@ -163,78 +196,98 @@ class Advisor:
             # «ony 11 synyptan kein oqysam qansha uaqyt ketedi» (off-topic at 0.31, study length at 0.25) points at
             # the speciality in focus: the runner-up that asks about it.
             act = prediction.ranked[1][0]
-        place = find_place(text)
         # A retrieval search: once, when needed. «бұл мамандықтың коды қандай» asks a code: «код» names no speciality.
         # «там есть чтото про нефть»: of the specialities «нефть» names, the one the college in focus teaches.
         taught = [sid for cid in ([conv.college] if conv.college else conv.colleges)
                   if isinstance(c := self.kb.get(cid), College) for sid in c.specialities]
         named_speciality = cache(partial(self._named_speciality, CODE_WORDS.sub(" ", text)
                                          if act == "speciality_code" else text, prefer=tuple(taught)))
-        named_exactly = cache(partial(self._named_speciality, text, exact=True))
         said_grade = detect_grade(text) or bare_grade(text)  # «а после 9?» changes the grade
-        says_grade, grade = bool(said_grade), said_grade or grade
+        return _Turn(text, conv, lang, said_grade or grade, city, act, prediction.sure, find_place(text),
+                     bool(said_grade), named_speciality, cache(partial(self._named_speciality, text, exact=True)))
+
+    def _picks_option(self, turn: _Turn) -> bool:
+        """True when the message picks an option of the last list: read so by the model, or a number or an ordinal
+        alone, or a short message opening with one («а второй частный?»)."""
+        # «3», or «соңғысы ше» read by the model as another chat act; «обратно к первым» is back.
+        text, act = turn.text, turn.act
+        number = self._option_number(turn)
+        return act == "pick_option" or bool(number) and (
+            text.strip(" .!?#№").isdigit() or is_short(text) and leads_with_option(text)
+            or act in CHAT_ACTS and act not in ("back", "more") and is_short(text))
+
+    @staticmethod
+    def _option_number(turn: _Turn) -> int | None:
+        """The number of the option a message names, when there is a list and no grade is said."""
+        return option_number(turn.text) if last_list(turn.conv)[1] and not turn.says_grade else None
+
+    def _picked_option(self, turn: _Turn) -> Answer | None:
+        """The option picked: its card, its colleges in a place named, or a question asked beside it."""
+        text, conv, lang, grade, city = turn.text, turn.conv, turn.lang, turn.grade, turn.city
         kind, options = last_list(conv)
         # «9» of «после 9» is a grade, not the ninth option; «бириншиси унады, ол 9 класстан кейин канша жыл» opens
         # with an ordinal word and picks the first.
-        picked = "" if says_grade and not leads_with_option(text) else chosen_option(text, conv)
-        number = option_number(text) if options and not says_grade else None
-        # «3», or «соңғысы ше» read by the model as another chat act: a number or an ordinal alone picks an option,
-        # and so does a short message opening with one («а второй частный?»). «обратно к первым» is back.
-        if act == "pick_option" or (number and (text.strip(" .!?#№").isdigit()
-                                                or is_short(text) and leads_with_option(text)
-                                                or act in CHAT_ACTS and act not in ("back", "more") and is_short(text))):
-            if picked and kind == "college":
-                answer = self.about_college(picked, lang, college_detail(text))
-                if answer is not None:
-                    answer.label = "pick_option"
-                return answer
-            conv.focus = picked or conv.focus
-            if picked and place:  # «а первый есть в павлодаре?»: its colleges there
-                return self.about_speciality(picked, "colleges", lang, grade, place.label("ru"))
-            if picked and (asked := self._question_beside_option(text)):
-                # «2-шісіне құжат қашанға дейін?»: that question, about the option picked; «первый вариант. какие
-                # документы туда нужны?»: a question of its own once the option is in focus.
-                return self._in_thread(asked, conv, lang, grade, city) \
-                    or self.ask(asked, lang=lang, grade=grade, city=city, overrides={"field": self._group_of(picked)})
-            if picked:
-                return self.about_speciality(picked, "info", lang, grade, city)
-            if number:  # «3» or «а шестой есть?» after a list of two: say how many there are
-                return Answer(text, lang, "clarify", phrase(f"option_out_of_range_{kind}", lang, n=len(options)),
-                              label="pick_option")
-            return None
-        # «а чему там учат?», «онда шаштараз бар ма», «а адрес у них какой?» ask about the college(s) in focus;
-        # «какие документы туда нести?» asks a topic of its own about them; an unsure reading («на повара там
-        # можно?» as demand at 0.22) yields to the reference.
-        # «где он находится?», «он гос или частный?» with colleges in focus ask about them; «а где его учат в
-        # Астане?» asks about the speciality in focus.
+        picked = "" if turn.says_grade and not leads_with_option(text) else chosen_option(text, conv)
+        if picked and kind == "college":
+            answer = self.about_college(picked, lang, college_detail(text))
+            if answer is not None:
+                answer.label = "pick_option"
+            return answer
+        conv.focus = picked or conv.focus
+        if picked and turn.place:  # «а первый есть в павлодаре?»: its colleges there
+            return self.about_speciality(picked, "colleges", lang, grade, turn.place.label("ru"))
+        if picked and (asked := self._question_beside_option(text)):
+            # «2-шісіне құжат қашанға дейін?»: that question, about the option picked; «первый вариант. какие
+            # документы туда нужны?»: a question of its own once the option is in focus.
+            return self._in_thread(asked, conv, lang, grade, city) \
+                or self.ask(asked, lang=lang, grade=grade, city=city, overrides={"field": self._group_of(picked)})
+        if picked:
+            return self.about_speciality(picked, "info", lang, grade, city)
+        if self._option_number(turn):  # «3» or «а шестой есть?» after a list of two: say how many there are
+            return Answer(text, lang, "clarify", phrase(f"option_out_of_range_{kind}", lang, n=len(options)),
+                          label="pick_option")
+        return None
+
+    def _about_colleges_in_focus(self, turn: _Turn) -> Answer | None:
+        """A question about the college(s) in focus or one of them named: «а чему там учат?», «онда шаштараз бар
+        ма», «а адрес у них какой?», «колледж туризма — там на каком языке?»."""
+        text, conv, lang, act, place = turn.text, turn.conv, turn.lang, turn.act, turn.place
+        # «какие документы туда нужны?» asks a topic of its own about them; an unsure reading («на повара там
+        # можно?» as demand at 0.22) yields to the reference. «где он находится?», «он гос или частный?» with
+        # colleges in focus ask about them; «а где его учат в Астане?» asks about the speciality in focus.
         pointed = refers_to_place(text) or bool(conv.college or conv.colleges) and act == "colleges" \
             and refers_to_thing(text) and place is None
-        there = pointed and (act in ("suggest", "speciality_info", "colleges") or not prediction.sure
+        there = pointed and (act in ("suggest", "speciality_info", "colleges") or not turn.sure
                              or act in CHAT_ACTS and act not in ("greeting", "thanks", "goodbye"))
-        # «колледж туризма — там на каком языке?», «a u bolashaka sait kakoi» under a town's colleges: that college.
-        # (not «рахмет. Кастеев колледжине дизайнга кашанга дейин тапсырады»: a question of its own about it)
-        if (act in ABOUT_COLLEGES or not prediction.sure or college_detail(text)) \
+        detail = college_detail(text)
+        # «a u bolashaka sait kakoi» under a town's colleges: that college (not «рахмет. Кастеев колледжине
+        # дизайнга кашанга дейин тапсырады»: a question of its own about it).
+        if (act in ABOUT_COLLEGES or not turn.sure or detail) \
                 and (named_college := self._college_named_in_thread(text, conv, place)) is not None:
             conv.college = named_college.id
-            return self.about_college(named_college.id, lang, college_detail(text))
+            return self.about_college(named_college.id, lang, detail)
         # «Maqat kolledjinin saity qandai»: a contact of a town's only college.
-        if (detail := college_detail(text)) and place and place.city \
-                and len(here := colleges_in(self.kb, place)) == 1:
+        if detail and place and place.city and len(here := colleges_in(self.kb, place)) == 1:
             return self.about_college(here[0].id, lang, detail)
         # «а номер телефона у них есть?»: a contact of the college in focus, not the speciality «телефон» names.
         if detail and (conv.college or conv.colleges) and not place:
             if conv.college or len(conv.colleges) == 1:
                 return self.about_college(conv.college or conv.colleges[0], lang, detail)
             return self.about_colleges(conv.colleges, lang)  # each card shows what the source gives
-        if there and (conv.college or conv.colleges) and (named := named_speciality()):
+        if there and (conv.college or conv.colleges) and (named := turn.named_speciality()):
             conv.focus = named  # «а на парикмахера у них?»: that college, or the listed place, and that speciality
             if conv.college:
                 return self.college_and_speciality(conv.college, named, lang)
-            return self.about_speciality(named, "colleges", lang, grade, city)
+            return self.about_speciality(named, "colleges", lang, turn.grade, turn.city)
         if conv.college and there:
             return self.about_college(conv.college, lang)
         if there and act in ("colleges", "speciality_info") and len(conv.colleges) > 1:
             return self.about_colleges(conv.colleges, lang)  # «а чему у них учат?» after a list of colleges
+        return None
+
+    def _more_or_back(self, turn: _Turn) -> Answer | None:
+        """«ещё»: the next specialities or colleges for the last question; «назад»: the last list again."""
+        conv, lang, grade, city, act = turn.conv, turn.lang, turn.grade, turn.city, turn.act
         more_specialities = self._more(conv, lang, grade, city) if act == "more" and conv.listing \
             and conv.topic != "colleges" else None
         if more_specialities and more_specialities.specialities:
@@ -256,61 +309,74 @@ class Advisor:
             answer = self.ask(asked, lang=lang, grade=grade, city=city)
             _note_question(conv, asked, answer)
             return answer
+        return None
+
+    def _changed_detail_in_thread(self, turn: _Turn) -> Answer | None:
+        """A new grade, place or quota category said in a follow-up, or another interest after suggestions."""
+        text, conv, act, place = turn.text, turn.conv, turn.act, turn.place
         # «Шымкенттегілерді де жазшы» after colleges of Taraz: a short message naming a new place or grade changes
         # it, whichever chat act the model reads in it, or whatever it reads unsure («жазшы» once read as injection,
         # «он бірінші сыныпты бітірсе қанша болады» as salary); so does a place alone («риддер?»), and a quota
         # category read unsure in a longer message («ал мүгедектігі болса ше? короче інім үшін сұрап жатырмын»).
-        loose = act in CHAT_ACTS or not prediction.sure
+        loose = act in CHAT_ACTS or not turn.sure
         # «а в жанакале есть что нибудь» under a list of colleges, read as an interest: the place changes too.
         # «а в северо казахстанской?» read as off-topic: a place and nothing else.
         place_talk = len(tokens(text)) <= 2 or act == "offtopic" and is_elliptic(text) \
-            or act == "suggest" and conv.topic == "colleges" and not named_speciality()
+            or act == "suggest" and conv.topic == "colleges" and not turn.named_speciality()
         # «ал мүгедек баланы тәрбиелеп отырған отбасының баласына ше» while quotas are talked about: the category.
         category_talk = conv.asked == "quota" and marks_ellipsis(text)
         changes_detail = (loose or place_talk) and is_short(text) and place is not None \
-            or (loose or category_talk) and (is_short(text) and says_grade or bool(detect_tags(text)))
-        if (act == "change_detail" or changes_detail) and (answer := self._changed_detail(text, conv, lang, grade,
-                                                                                              city, place,
-                                                                                              named_exactly)):
+            or (loose or category_talk) and (is_short(text) and turn.says_grade or bool(detect_tags(text)))
+        if (act == "change_detail" or changes_detail) and (answer := self._changed_detail(turn)):
             return answer
-        if act == "change_detail" and conv.asked == "suggest" and (answer := self._other_interest(text, conv, lang,
-                                                                                                     grade, city)):
-            return answer
-        # «а если на медицинский?» after «когда подавать доки?»: the last question, with what this one adds; the
-        # model may read a field named alone as an interest («al medicinalyq mamandyqqa tapsyrsam?»).
+        if act == "change_detail" and conv.asked == "suggest":
+            return self._other_interest(turn)
+        return None
+
+    def _last_question_with_field(self, turn: _Turn) -> Answer | None:
+        """«а если на медицинский?» after «когда подавать доки?»: the last question with the field this one adds;
+        «до какого числа документы?» while a speciality is talked about: the question for its field."""
+        text, conv, lang, grade, city, act = turn.text, turn.conv, turn.lang, turn.grade, turn.city, turn.act
+        # The model may read a field named alone as an interest («al medicinalyq mamandyqqa tapsyrsam?»), or read it
+        # unsure («meditsinaga tusemin desem?»).
         adds_field = act in ("suggest", "colleges") and conv.asked in BY_FIELD and is_short(text) \
-            and (is_elliptic(text) or not prediction.sure)  # «meditsinaga tusemin desem?» read unsure
+            and (is_elliptic(text) or not turn.sure)
         if (act == "change_detail" or adds_field) and conv.asked in COMBINABLE and conv.question and not conv.focus:
             overrides: dict[str, Any] = {"intent": conv.asked, "field": self._field_named(text),
                                          **({"grade": grade} if grade else {})}
             return self.ask(f"{conv.question} {text}", lang=lang, grade=grade, city=city, overrides=overrides)
         if act in BY_FIELD and isinstance(spec := self.kb.get(conv.focus), Speciality):
-            # «до какого числа документы?» while a medical speciality is talked about: its own dates, unless the
-            # message names another field.
+            # its own dates for a medical speciality, unless the message names another field
             field_asked = self._field_named(text) or spec.group.value
             answer = self.ask(text, lang=lang, grade=grade, city=city, overrides={"field": field_asked})
             _note_question(conv, text, answer)  # a question of its own: «а после 9?» re-asks it
             return answer
+        return None
+
+    def _about_speciality_in_focus(self, turn: _Turn) -> Answer | None:
+        """A question about the speciality in focus, or the same question about another one named."""
+        text, conv, lang, grade, city, act, place = (turn.text, turn.conv, turn.lang, turn.grade, turn.city,
+                                                     turn.act, turn.place)
         if conv.asked in FOCUS_INTENTS and (act in ("change_detail", conv.asked) or is_elliptic(text)) \
-                and (other := named_speciality()):
+                and (other := turn.named_speciality()):
             conv.focus = other  # «а на бухгалтера?» after «сколько учиться на повара?»: the same, about another
             return self.about_speciality(other, FOCUS_INTENTS[conv.asked], lang, grade,
                                          place.label("ru") if place else city)
         # «айлыгы канша шамамен?» (three words) leans on the focus too, as in _about_focus.
         if act in ("demand", "salary") and conv.focus \
                 and (refers_to_thing(text) or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS) \
-                and isinstance(spec := self.kb.get(conv.focus), Speciality) and not named_speciality():
+                and isinstance(spec := self.kb.get(conv.focus), Speciality) and not turn.named_speciality():
             # «она вообще востребована?»: the same question, about the speciality in focus by its name.
             name = spec.name_kk if lang == "kk" and spec.name_kk else spec.name_ru
             answer = self.ask(f"{text} {name}", lang=lang, grade=grade, city=city, overrides={"intent": act})
             _note_question(conv, f"{text} {name}", answer)  # «Atyrauda she» next re-asks it about that speciality
             return answer
-        if (act == "suggest" or not prediction.sure) and conv.focus and refers_to_thing(text) and is_short(text) \
-                and not named_speciality():
+        if (act == "suggest" or not turn.sure) and conv.focus and refers_to_thing(text) and is_short(text) \
+                and not turn.named_speciality():
             # «с ним куда работать идти», «онын дипломда биліктілігі кандай жазылады» (read unsure): its card.
             return self.about_speciality(conv.focus, "info", lang, grade, city)
         if act in FOCUS_INTENTS:
-            return self._about_focus(text, act, conv, lang, grade, city, place, named_speciality)
+            return self._about_focus(turn)
         return None
 
     def _group_of(self, speciality_id: str) -> str:
@@ -347,14 +413,13 @@ class Advisor:
         question = self.predict(rest[0])
         return rest[0] if question.sure and question.intent not in COURTESY | {"offtopic", "feedback"} else text
 
-    def _other_interest(self, text: str, conv: Conversation, lang: str, grade: int | None,
-                        city: str | None) -> Answer | None:
+    def _other_interest(self, turn: _Turn) -> Answer | None:
         """«ал жануарларды емдеу ше?», «а если мне больше электрика нравится» after suggestions: suggest for it."""
-        answer = self.ask(text, lang=lang, grade=grade, city=city, overrides={"intent": "suggest"})
+        answer = self.ask(turn.text, lang=turn.lang, grade=turn.grade, city=turn.city, overrides={"intent": "suggest"})
         if not names_a_speciality(answer):
             return None  # nothing the message names: a clarifying question beats a list by meaning alone
         answer.label = "suggest"
-        _note_question(conv, text, answer)
+        _note_question(turn.conv, turn.text, answer)
         return answer
 
     def _more(self, conv: Conversation, lang: str, grade: int | None, city: str | None) -> Answer:
@@ -364,15 +429,15 @@ class Advisor:
         conv.suggested = [s.id for s in answer.specialities] or conv.suggested
         return answer
 
-    def _changed_detail(self, text: str, conv: Conversation, lang: str, grade: int | None,
-                        city: str | None, place: Place | None, named_exactly: Callable[[], str]) -> Answer | None:
+    def _changed_detail(self, turn: _Turn) -> Answer | None:
         """«а после 9?», «а в Шымкенте?», «көп балалы болсақ ше?»: the focused question again with the new detail;
         «медколледж ше сол оралда» names its speciality too (by its own word: «poedu» is no «поезд»)."""
-        new_grade, categories = detect_grade(text) or bare_grade(text), detect_tags(text)
-        if not (new_grade or place or categories):
+        text, conv, lang, place = turn.text, turn.conv, turn.lang, turn.place
+        categories = detect_tags(text)
+        if not (turn.says_grade or place or categories):
             return None
-        grade = new_grade or grade
-        city = place.label("ru") if place else city
+        grade = turn.grade
+        city = place.label("ru") if place else turn.city
         conv.grade, conv.city = grade, city or ""
         if categories:
             quota_talk = conv.topic == "free" and conv.question
@@ -380,18 +445,18 @@ class Advisor:
                             overrides={"tags": frozenset(categories), "intent": "quota"})
         if conv.focus and conv.topic in ("suggest", "speciality", "colleges"):
             topic = "colleges" if place else "length"
-            conv.focus = place and named_exactly() or conv.focus
+            conv.focus = place and turn.named_exactly() or conv.focus
             return self.about_speciality(conv.focus, topic, lang, grade, city)
         if not conv.question:
             return None
-        overrides: dict[str, Any] = {"grade": new_grade} if new_grade else {}
+        overrides: dict[str, Any] = {"grade": grade} if turn.says_grade else {}
         if place:
             overrides["place"] = place
         return self.ask(conv.question, lang=lang, grade=grade, city=city, overrides=overrides)
 
-    def _about_focus(self, text: str, act: str, conv: Conversation, lang: str, grade: int | None,
-                     city: str | None, place: Place | None, named_speciality: Callable[[], str]) -> Answer | None:
+    def _about_focus(self, turn: _Turn) -> Answer | None:
         """«а там общага есть?», «сколько на это учиться?»: the question about the college or speciality in focus."""
+        text, act, conv, lang, grade, place = turn.text, turn.act, turn.conv, turn.lang, turn.grade, turn.place
         pointed = refers_to_place(text) or refers_to_thing(text)
         # «сколько учиться?», «кай жерде окиды», «Ақтөбеде қай колледжге барам» lean on the focus; «сколько
         # колледжей в Казахстане» does not.
@@ -399,9 +464,9 @@ class Advisor:
         about_speciality = act in ("speciality_info", "speciality_code", "speciality_length") and is_short(text)
         leans = pointed or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS or (act == "colleges" and place) \
             or about_speciality and bool(conv.focus)
-        if not leans or named_speciality():
+        if not leans or turn.named_speciality():
             return None  # «а на повара сколько учиться?» names its own subject
-        city = place.label("ru") if place else city
+        city = place.label("ru") if place else turn.city
         if act == "dormitory":
             colleges = (conv.college,) if conv.college else tuple(conv.colleges)
             if not colleges and not conv.focus:

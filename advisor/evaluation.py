@@ -39,7 +39,7 @@ def load_cases(path: Path) -> list[Case]:
     for n, item in enumerate(items, 1):
         try:
             cases.append(Case(str(item["q"]), item["lang"], item["intent"], tuple(item.get("expect") or ())))
-        except (KeyError, TypeError) as exc:
+        except (AttributeError, KeyError, TypeError) as exc:
             raise EvalFileError(f"{path}, item {n}: needs q, lang, intent and expect ({exc})") from exc
     return cases
 
@@ -136,11 +136,11 @@ def load_conversation_cases(path: Path) -> list[ConversationCase]:
     cases = []
     for n, item in enumerate(items or [], 1):
         try:
-            raw_turns = item["dialogue"] if "dialogue" in item else [item]
+            raw_turns = item.get("dialogue", [item])
             turns = tuple(Turn(str(t["q"]), tuple(t.get("must") or ()), tuple(t.get("must_not") or ()))
                           for t in raw_turns)
             cases.append(ConversationCase(turns, item["lang"], item["type"]))
-        except (KeyError, TypeError) as exc:
+        except (AttributeError, KeyError, TypeError) as exc:
             raise EvalFileError(f"{path}, item {n}: needs q (or dialogue), lang and type ({exc})") from exc
     return cases
 
