@@ -32,7 +32,7 @@ from advisor.intents import COMBINABLE, IntentModel, Prediction
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import Place, find_place
-from advisor.ranking import Relevance
+from advisor.ranking import NAME_PHRASE, Relevance, hit_terms_of, name_words_said, named_by_a_real_word
 from advisor.render import citation
 from advisor.safety import SAFETY_RECORDS, folded_text, risk_of
 from advisor.sections import source_ref
@@ -40,7 +40,7 @@ from advisor.understanding import Question, bare_grade, detect_grade, detect_tag
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import College, Faq, Profession, Speciality
-from knowledge.text import stemmed_tokens, tokens
+from knowledge.text import tokens
 from knowledge.vocabulary import label
 
 
@@ -499,25 +499,28 @@ class Advisor:
         """The speciality the message names by a word of its own or of its profession (not by meaning), or '';
         `exact` leaves out names found only by correcting a typo; of several named, one in `prefer` comes first."""
         kb = self._state.kb
-        own = set(stemmed_tokens(text))
         relevance = Relevance.of(text)
-        named: list[tuple[int, str]] = []  # (how many of its words the message says, speciality id)
+        words = tokens(text)
+        named: list[tuple[int, int, str]] = []  # (words of its own name said, of its name and keywords, its id)
         for hit in self._naming_hits(text, k=5):
             if exact and not relevance.names_exactly(hit):
                 continue
-            # «жер» of «қай жерде» names no speciality, nor a short typo guess («барам» read as «бармен»).
-            if not any(len(term) >= (4 if term in own else 5) for term in hit.key_terms):
+            if not named_by_a_real_word(hit, relevance):
                 continue
             record = kb.get(hit.id)
-            if isinstance(record, Speciality):
-                named.append((len(hit.key_terms), record.id))
-            elif isinstance(record, Profession) and record.specialities:
-                named.append((len(hit.key_terms), record.specialities[0]))
+            sid = record.specialities[0] if isinstance(record, Profession) and record.specialities else hit.id
+            if isinstance(kb.get(sid), Speciality):
+                naming = [w for w in words if hit_terms_of(w, hit)]
+                named.append((name_words_said(kb, sid, naming), len(hit.key_terms), sid))
         if not named:
             return ""
-        # «бурение скважин» names drilling by two words: a speciality named by one of them does not win by `prefer`.
-        best = [sid for words, sid in named if words == max(w for w, _ in named)]
-        return next((sid for sid in best if sid in prefer), named[0][1])
+        # «бурение скважин» says two words of drilling's own name: exploration, whose keywords have them, does not
+        # win, nor does a speciality named by one of them win by `prefer`.
+        if (top := max(said for said, _, _ in named)) >= NAME_PHRASE:
+            named = [item for item in named if item[0] == top]
+        most = max(words for _, words, _ in named)
+        best = [sid for _, words, sid in named if words == most]
+        return next((sid for sid in best if sid in prefer), named[0][2])
 
     def more_suggestions(self, question: str, shown: list[str], lang: str | None = None, grade: int | None = None,
                          city: str | None = None) -> Answer:

@@ -12,7 +12,8 @@ from functools import partial
 from typing import TypeVar
 
 from advisor.answer import Answer, SpecialitySuggestion
-from advisor.colleges import SAYS_COLLEGE, colleges_around, in_place, name_words, named_among
+from advisor.colleges import MIN_NAME_STEM, SAYS_COLLEGE, colleges_around, in_place, name_stems, name_words, named_among
+from advisor.dialogue import college_detail
 from advisor.labour import (
     DEMAND_TOPICS,
     GROUPS_OF_FIELD,
@@ -23,7 +24,16 @@ from advisor.labour import (
     wage_table,
 )
 from advisor.phrases import TOPICS, phrase
-from advisor.ranking import KEEP_ABOVE_BEST, KEEP_NEAR_ABOVE_BEST, Relevance, rank_specialities
+from advisor.ranking import (
+    KEEP_ABOVE_BEST,
+    KEEP_NEAR_ABOVE_BEST,
+    NAME_PHRASE,
+    Relevance,
+    hit_terms_of,
+    name_words_said,
+    named_by_a_real_word,
+    rank_specialities,
+)
 from advisor.reasons import reason
 from advisor.safety import SAFETY_RECORDS, folded_text
 from advisor.sections import Section, Writer, join
@@ -31,7 +41,7 @@ from advisor.understanding import Question
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, LabourFact, Profession, Programme, Speciality
-from knowledge.text import stemmed_tokens
+from knowledge.text import stemmed_tokens, stems, tokens
 from knowledge.vocabulary import label
 
 R = TypeVar("R", bound=KnowledgeRecord)
@@ -128,7 +138,10 @@ class Composer:
             section = self.write.programme(named) if isinstance(named, Programme) else self.write.faq(named, 1.0)
             return self._answer("free" if isinstance(named, Programme) else "faq", [section])
         if intent in ABOUT_A_COLLEGE and (college := self._named_college()):
-            return self.college(college)
+            # «көкшетаудағы жоғары техникалық колледжде шаштараз мамандығы бар ма?»: whether it teaches that one;
+            # «номер приёмной» asks a contact («телефон» is no telecommunications)
+            spec = None if college_detail(self.q.text) else self._speciality_beside(college)
+            return self.college_and_speciality(college, spec) if spec else self.college(college)
         handler = {"suggest": self._suggest, "speciality_info": self._speciality,
                    "speciality_length": self._speciality, "speciality_code": self._speciality,
                    "speciality_compare": self._compare, "colleges": self._colleges, "free": self._free,
@@ -217,6 +230,26 @@ class Composer:
             or self._proper_name_only_in(matched[0][1], hits) \
             or says_college and named_among(words, found, ignored) is college  # «jihc это что за колледж»
         return college if isinstance(college, College) and spelt_out else None
+
+    def _speciality_beside(self, college: College) -> Speciality | None:
+        """The speciality a message about a college also names by a word not of the college's name, if any
+        («колледж туризма» names tourism only by its name; «жоғары техникалық колледж» names no technology)."""
+        own = [stem for stem in name_stems(college) if len(stem) >= MIN_NAME_STEM]
+        beside_name = [w for w in tokens(self.q.text)
+                       if not any(s.lower().startswith(o) or o.startswith(s.lower()) for s in stems(w) for o in own)]
+        named = []
+        for hit in self.retriever.search(self.q.text, k=12, filters=Filters(kinds=("speciality", "profession"))):
+            found = self.kb.get(hit.id)
+            record = self.kb.get(found.specialities[0]) if isinstance(found, Profession) and found.specialities \
+                else found
+            naming = [w for w in beside_name if hit_terms_of(w, hit)]
+            # by a word of its name or of its professions' names («государственный» is only a keyword of
+            # public administration)
+            if self.relevance.names_exactly(hit) and named_by_a_real_word(hit, self.relevance) \
+                    and isinstance(record, Speciality) \
+                    and (said := name_words_said(self.kb, record.id, naming)):
+                named.append(((said, len(naming)), record))
+        return max(named, key=lambda item: item[0])[1] if named else None
 
     def _proper_name_only_in(self, college_id: str, hits: list[Hit]) -> bool:
         """True when a capitalised word of the message names this college and no other found."""
@@ -315,7 +348,7 @@ class Composer:
         # «какие вообще колледжи есть в Костанае» names no speciality: all the place's colleges, not guessed ones.
         # «графикалык дизайнды Алматыда кай колледж окытады» names a speciality: the colleges teaching it, not the
         # one whose name says «дизайн»; a college spelt out by name is still that college.
-        specialities = self._specialities(by_name_only=True)[:3]
+        specialities = self._best_named(self._specialities(by_name_only=True)[:3])
         named = [c for h in self._search(k=5, kinds=("college",), by_name_only=True)
                  if in_place(c := self.kb.get(h.id), self.q.place) and isinstance(c, College)] \
             if not specialities else []
@@ -325,6 +358,15 @@ class Composer:
         if self.q.wants_free:
             sections.append(self._blank_line(self._free_routes(limit=2)))
         return self._answer("colleges", sections, specialities)
+
+    def _best_named(self, specialities: list[SpecialitySuggestion]) -> list[SpecialitySuggestion]:
+        """Of the specialities a message names, those it names by most words of their own names and their
+        professions': «учителя начальных классов» is primary teaching, not every teacher's speciality."""
+        said = [w for w in tokens(self.q.text) if self.relevance.ignored_terms.isdisjoint(stems(w))]
+        counts = [name_words_said(self.kb, s.id, said) for s in specialities]
+        top = max(counts, default=0)
+        return [s for s, n in zip(specialities, counts, strict=True) if n == top] if top >= NAME_PHRASE \
+            else specialities
 
     def _free(self) -> Answer | None:
         if self.q.tags:

@@ -43,7 +43,7 @@ COLLEGE_DETAILS = {
     "address": re.compile(r"(?<!\w)(адрес|мекенжаи|мекен жаи|орналаск|в каком раион|каи ауданда|кандаи ауданда|"
                           r"где наход)"),
     "website": re.compile(r"(?<!\w)(саит|сайт|страниц|страничк|в интернете)"),
-    "languages": re.compile(r"(?<!\w)(на каком языке|языки обучения|язык обучения|каи тилде|кандаи тилде|тилинде)"),
+    "languages": re.compile(r"(?<!\w)(на как(ом|их) язык|языки обучения|язык обучения|каи тилде|кандаи тилде|тилинде)"),
 }
 LEADING_MARKERS = frozenset({"а", "ал", "и", "ну", "ок", "давай", "вот"})  # words before what a message is about
 # «а …?», «ал …», «… ше?», «… болса?»: the discourse markers of a question that reuses the last one; «ше» may end a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from advisor.labour import regional_demand
@@ -33,6 +34,33 @@ GENERIC_STEMS = frozenset(stemmed_tokens(
 # «после 9 класса», «9 класстан» say a grade, not «начальных классов» (stems taken whole: «класс» is a stop word).
 GRADE_STEMS = frozenset(s for w in ("класс", "класса", "классов", "класстан", "сынып", "сыныптан")
                         for s in (*stems(w), "КЛАСС"))
+
+
+NAME_PHRASE = 2  # words of one speciality's name said together name it over others sharing one word or a keyword
+
+
+def name_words_said(kb: KnowledgeBase, speciality_id: str, words: Iterable[str]) -> int:
+    """How many of the words are words of the speciality's own name or of its professions' names, not only of its
+    keywords: «бурение скважин» says two of «Бурение нефтяных и газовых скважин», none of «…разведки
+    месторождений…»; «учителя начальных классов» says more of primary teaching than of music teaching."""
+    spec = kb.get(speciality_id)
+    if not isinstance(spec, Speciality):
+        return 0
+    names = [spec.name_ru, spec.name_kk, *(f"{p.name_ru} {p.name_kk}" for p in kb.professions
+                                             if spec.id in p.specialities)]
+    name_stems = set(stemmed_tokens(" ".join(names)))
+    return sum(1 for word in words if name_stems.intersection(stems(word)))
+
+
+def named_by_a_real_word(hit: Hit, relevance: Relevance) -> bool:
+    """True when a stem long enough to mean something names the hit: «жер» of «қай жерде», «ден» of «день» name
+    nothing, nor does a short typo guess («барам» read as «бармен»)."""
+    return any(len(term) >= (4 if term in relevance.question_terms else 5) for term in hit.key_terms)
+
+
+def hit_terms_of(word: str, hit: Hit) -> bool:
+    """True when the word is one the hit was found by (a stem of it is among the hit's key terms)."""
+    return not set(hit.key_terms).isdisjoint(stems(word))
 
 
 @dataclass(frozen=True)

@@ -136,8 +136,8 @@ class Writer:
         if named:
             return self._college_list(phrase("colleges_in", self.lang, where=where), named, speciality_ids)
         if speciality_ids:
-            what = (f"«{self.spec_name(speciality_ids[0])}»" if len(speciality_ids) == 1
-                    else phrase("these_specialities", self.lang))
+            # named, not «these specialities»: a list of colleges may stand under no list of specialities
+            what = ", ".join(f"«{self.spec_name(sid)}»" for sid in speciality_ids)
             colleges = teaching(self.kb, speciality_ids, self.place)
             town = colleges_in(self.kb, self.place) if self.place and self.place.city else []
             if colleges and town and not {c.id for c in colleges} & {c.id for c in town}:
