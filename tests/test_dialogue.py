@@ -345,3 +345,18 @@ def test_demand_for_a_speciality_no_source_names_gives_its_field_s_forecast(real
 def test_a_speciality_card_names_the_qualifications_it_leads_to(real_advisor) -> None:
     answer = real_advisor.ask("сестринское дело это что")
     assert "Медицинская сестра общей практики" in answer.answer, answer.answer
+
+
+def test_a_college_and_a_speciality_named_together_say_whether_it_is_taught_there(real_advisor) -> None:
+    taught = real_advisor.ask("в высшем техническом колледже кокшетау учат на парикмахера?")
+    assert taught.answer.startswith("Да") and "Парикмахерское искусство" in taught.answer.splitlines()[0]
+    not_listed = real_advisor.ask("политех мукашева в атырау, на повара там учат?")
+    assert "нет" in not_listed.answer.splitlines()[0] and "Мукашева" in not_listed.answer.splitlines()[0]
+
+
+def test_words_of_a_speciality_s_own_name_said_together_name_it_and_the_list_says_which(real_advisor) -> None:
+    answer = real_advisor.ask("где учат бурению скважин в атырауской области")
+    first = answer.answer.splitlines()[0]
+    assert "Бурение нефтяных и газовых скважин" in first and "разведки" not in first, answer.answer
+    teachers = real_advisor.ask("в уральске колледжи где учат на учителя начальных классов")
+    assert "Педагогика и методика начального обучения" in teachers.answer.splitlines()[0], teachers.answer
