@@ -13,6 +13,7 @@ from advisor.answer import Answer, SourceRef, SpecialitySuggestion
 from advisor.colleges import SAYS_COLLEGE, colleges_in, listed_specialities, name_words, named_among
 from advisor.composer import Composer
 from advisor.dialogue import (
+    REQUEST_COURTESY_WORDS,
     Conversation,
     beside_option,
     chosen_option,
@@ -20,6 +21,7 @@ from advisor.dialogue import (
     conversation_language,
     is_elliptic,
     is_short,
+    language_asked,
     last_list,
     leads_with_option,
     marks_ellipsis,
@@ -150,16 +152,23 @@ class Advisor:
                  city: str | None = None, interests: tuple[str, ...] = ()) -> tuple[Answer, Conversation]:
         """Answer one message of a chat, read against the conversation; returns the new state."""
         conv = conversation if conversation is not None and not conversation.expired() else Conversation()
-        trimmed = (text or "").strip()[: self.max_chars]
+        asked_lang, trimmed = language_asked((text or "").strip()[: self.max_chars])
+        repeat = bool(asked_lang) and len(tokens(trimmed)) <= REQUEST_COURTESY_WORDS
+        if repeat and not conv.question:  # «qazaqsha jaz» first: a word that it is heard
+            answer = Answer(text, asked_lang, "thanks", phrase("language_switched", asked_lang))
+            return answer, self._remember(conv, answer)
+        if repeat:  # «ответьте на русском»: the last question again, in that language
+            trimmed = conv.question
         cleaned = self._question_after_courtesy(trimmed)
         detected = self._state.detector.detect(cleaned) if cleaned else (conv.lang or "ru")
         sure = bool(cleaned) and self._state.detector.sure_of(cleaned, detected, LANGUAGE_SWITCH_MARGIN)
-        lang = conversation_language(cleaned, conv, detected, sure)
+        lang = asked_lang or conversation_language(cleaned, conv, detected, sure)
         grade = conv.grade or grade
         city = conv.city or city
-        answer = self._in_thread(cleaned, conv, lang, grade, city) if cleaned and conv.topic else None
+        answer = self._in_thread(cleaned, conv, lang, grade, city) if cleaned and conv.topic and not repeat else None
         if answer is None:
-            asked = cleaned if cleaned != trimmed else text  # a thanks before the question was cut off
+            # a thanks or a language request cut off before the question, else the whole text (a note if too long)
+            asked = cleaned if cleaned != trimmed or asked_lang else text
             answer = self.ask(asked, lang=lang, grade=grade, city=city, interests=interests)
             _note_question(conv, asked, answer)
             if not answer.specialities and answer.intent in ("free", "paid") \
@@ -405,9 +414,9 @@ class Advisor:
         return rest if question.sure and question.intent not in CHAT_ACTS | NOT_ABOUT_A_SPECIALITY else ""
 
     def _question_after_courtesy(self, text: str) -> str:
-        """«спасибо большое. а через интернет можно подать?»: the question after a thanks or a greeting, when the
-        message as a whole reads as the courtesy; else the text itself."""
-        _, *rest = re.split(r"(?<=[.!?…])\s+", text, maxsplit=1)
+        """«спасибо большое. а через интернет можно подать?», «salem, kolledjde oqu aqysyz ba?»: the question after
+        a thanks or a greeting, when the message as a whole reads as the courtesy; else the text itself."""
+        _, *rest = re.split(r"(?<=[.!?…,)])\s+", text, maxsplit=1)
         if not rest or self.predict(text).intent not in COURTESY:
             return text
         question = self.predict(rest[0])

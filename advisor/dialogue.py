@@ -45,6 +45,11 @@ COLLEGE_DETAILS = {
     "website": re.compile(r"(?<!\w)(саит|сайт|страниц|страничк|в интернете)"),
     "languages": re.compile(r"(?<!\w)(на как(ом|их) язык|языки обучения|язык обучения|каи тилде|кандаи тилде|тилинде)"),
 }
+# On folded text: a language named as the reply's, and the verbs that ask for a reply in it.
+REPLY_LANGUAGE_NAMES = {"ru": r"(на русском|по русски|орысша|орыс тилинде)",
+                        "kk": r"(на казахском|по казахски|казакша|казак тилинде)"}
+REPLY_VERBS = r"(напиш|пиши|ответ|скаж|объясн|расскаж|жаз|жауап|айт|тусиндир)\w*"
+REQUEST_COURTESY_WORDS = 2  # «можешь … пожалуйста» left of a request: no question of its own
 LEADING_MARKERS = frozenset({"а", "ал", "и", "ну", "ок", "давай", "вот"})  # words before what a message is about
 # «а …?», «ал …», «… ше?», «… болса?»: the discourse markers of a question that reuses the last one; «ше» may end a
 # clause before a comment («шығармашылыққа ше? ән айтам»).
@@ -91,6 +96,24 @@ class Conversation:
             return cls(**known)
         except TypeError:
             return cls()
+
+
+def language_asked(text: str) -> tuple[str, str]:
+    """«Таразда қандай колледждер бар? на русском напишите», «qazaqsha jauap ber»: the reply language the person
+    asks for ('' for none) and the message without that request. Only with a verb of writing or answering:
+    «орысша оқытатын колледж бар ма» asks something else."""
+    words = [(m, folded) for m in re.finditer(r"\S+", text) if (folded := letters(m.group()))]
+    folded_text, starts = "", []
+    for _, folded in words:
+        starts.append(len(folded_text) + bool(folded_text))
+        folded_text = f"{folded_text} {folded}" if folded_text else folded
+    for lang, name in REPLY_LANGUAGE_NAMES.items():
+        request = re.search(rf"{name}\s+(\w+\s+)?{REPLY_VERBS}|{REPLY_VERBS}\s+(\w+\s+)?{name}", folded_text)
+        if request:  # the words the request spans, cut from the message as written
+            kept = [m.group() for (m, folded), start in zip(words, starts, strict=True)
+                    if start + len(folded) <= request.start() or start >= request.end()]
+            return lang, " ".join(kept)
+    return "", text
 
 
 def conversation_language(text: str, conversation: Conversation, detected: str, sure: bool = False) -> str:

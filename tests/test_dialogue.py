@@ -360,3 +360,17 @@ def test_words_of_a_speciality_s_own_name_said_together_name_it_and_the_list_say
     assert "Бурение нефтяных и газовых скважин" in first and "разведки" not in first, answer.answer
     teachers = real_advisor.ask("в уральске колледжи где учат на учителя начальных классов")
     assert "Педагогика и методика начального обучения" in teachers.answer.splitlines()[0], teachers.answer
+
+
+def test_a_reply_language_asked_for_is_used_and_the_request_names_no_speciality(real_advisor) -> None:
+    answer, chat = real_advisor.converse("Костанайда қандай колледждер бар? орысша жазыңызшы")
+    assert answer.lang == "ru" and answer.answer.startswith("Колледжи из моей базы — Костанай"), answer.answer
+    again, _ = real_advisor.converse("qazaqsha jauap berinizshi", chat)
+    assert again.lang == "kk" and "Қостанай" in again.answer.splitlines()[0], again.answer
+    first, _ = real_advisor.converse("по-казахски ответь")
+    assert first.lang == "kk" and "қазақша" in first.answer
+
+
+def test_a_greeting_before_a_comma_does_not_hide_the_question(real_advisor) -> None:
+    answer, _ = real_advisor.converse("privet, v kolledzhe stipendiya est?")
+    assert answer.intent != "greeting" and "стипенди" in answer.answer.lower(), answer.answer
