@@ -373,4 +373,4 @@ def test_a_reply_language_asked_for_is_used_and_the_request_names_no_speciality(
 
 def test_a_greeting_before_a_comma_does_not_hide_the_question(real_advisor) -> None:
     answer, _ = real_advisor.converse("privet, v kolledzhe stipendiya est?")
-    assert answer.intent != "greeting" and "стипенди" in answer.answer.lower(), answer.answer
+    assert answer.intent != "greeting" and "41 896" in answer.answer, answer.answer
