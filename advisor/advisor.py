@@ -347,9 +347,11 @@ class Advisor:
         «до какого числа документы?» while a speciality is talked about: the question for its field."""
         text, conv, lang, grade, city, act = turn.text, turn.conv, turn.lang, turn.grade, turn.city, turn.act
         # The model may read a field named alone as an interest («al medicinalyq mamandyqqa tapsyrsam?»), or read it
-        # unsure («meditsinaga tusemin desem?»).
-        adds_field = act in ("suggest", "colleges") and conv.asked in BY_FIELD and is_short(text) \
-            and (is_elliptic(text) or not turn.sure)
+        # unsure («meditsinaga tusemin desem?», «А на педагогические специальности?» as a speciality's card at 0.46).
+        as_interest = act in ("suggest", "colleges")
+        adds_field = conv.asked in BY_FIELD and is_short(text) \
+            and (as_interest and (is_elliptic(text) or not turn.sure)
+                 or is_elliptic(text) and act not in CHAT_ACTS and bool(self._field_named(text)))
         if (act == "change_detail" or adds_field) and conv.asked in COMBINABLE and conv.question and not conv.focus:
             overrides: dict[str, Any] = {"intent": conv.asked, "field": self._field_named(text),
                                          **({"grade": grade} if grade else {})}

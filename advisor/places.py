@@ -141,8 +141,9 @@ def place_key(word: str) -> str:
     Teenagers type «Актобе» for «Ақтөбе» and «semeyde» for «Семейде»; Latin «y» after a vowel comes back
     from transliteration as «ы», where it stood for «й».
     """
-    # Latin «Embada» comes back as «ембада», «uralske» without the soft sign of «Уральске».
-    word = fold(word.replace("ё", "е").replace("э", "е").replace("ь", ""))
+    # Latin «Embada» comes back as «ембада», «uralske» without the soft sign of «Уральске»; Latin «ng» comes back
+    # as «ң» («mangystauda» → «маңыстауда»), where the name has «ңғ» or «нг» («Маңғыстау»).
+    word = fold(word.replace("ё", "е").replace("э", "е").replace("ь", "")).replace("нг", "н")
     return _VOWEL_THEN_Y.sub("и", word).replace("й", "и")
 
 

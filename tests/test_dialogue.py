@@ -374,3 +374,9 @@ def test_a_reply_language_asked_for_is_used_and_the_request_names_no_speciality(
 def test_a_greeting_before_a_comma_does_not_hide_the_question(real_advisor) -> None:
     answer, _ = real_advisor.converse("privet, v kolledzhe stipendiya est?")
     assert answer.intent != "greeting" and "41 896" in answer.answer, answer.answer
+
+
+def test_a_field_named_in_an_elliptic_follow_up_to_the_dates_gets_that_field_s_dates(real_advisor) -> None:
+    _, chat = real_advisor.converse("когда заканчивается приём документов в колледж?")
+    answer, _ = real_advisor.converse("А если на педагогику?", chat)
+    assert "15 августа" in answer.answer.splitlines()[0], answer.answer
