@@ -206,11 +206,13 @@ class Advisor:
             # the speciality in focus: the runner-up that asks about it.
             act = prediction.ranked[1][0]
         # A retrieval search: once, when needed. «бұл мамандықтың коды қандай» asks a code: «код» names no speciality.
-        # «там есть чтото про нефть»: of the specialities «нефть» names, the one the college in focus teaches.
+        # «там есть чтото про нефть»: of the specialities «нефть» names, the one the college in focus teaches;
+        # «электр саласында жалақы» while electrical equipment is in focus: that one, not welding («электр
+        # дәнекерлеуші»).
         taught = [sid for cid in ([conv.college] if conv.college else conv.colleges)
                   if isinstance(c := self.kb.get(cid), College) for sid in c.specialities]
         named_speciality = cache(partial(self._named_speciality, CODE_WORDS.sub(" ", text)
-                                         if act == "speciality_code" else text, prefer=tuple(taught)))
+                                         if act == "speciality_code" else text, prefer=(*taught, conv.focus)))
         said_grade = detect_grade(text) or bare_grade(text)  # «а после 9?» changes the grade
         return _Turn(text, conv, lang, said_grade or grade, city, act, prediction.sure, find_place(text),
                      bool(said_grade), named_speciality, cache(partial(self._named_speciality, text, exact=True)))
@@ -373,10 +375,11 @@ class Advisor:
             conv.focus = other  # «а на бухгалтера?» after «сколько учиться на повара?»: the same, about another
             return self.about_speciality(other, FOCUS_INTENTS[conv.asked], lang, grade,
                                          place.label("ru") if place else city)
-        # «айлыгы канша шамамен?» (three words) leans on the focus too, as in _about_focus.
-        if act in ("demand", "salary") and conv.focus \
-                and (refers_to_thing(text) or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS) \
-                and isinstance(spec := self.kb.get(conv.focus), Speciality) and not turn.named_speciality():
+        # «айлыгы канша шамамен?» (three words) leans on the focus too, as in _about_focus; «электр саласында жалақы
+        # жақсы ма өзі» names the focus among others.
+        if act in ("demand", "salary") and isinstance(spec := self.kb.get(conv.focus), Speciality) \
+                and (turn.named_speciality() == conv.focus or not turn.named_speciality()
+                     and (refers_to_thing(text) or is_elliptic(text) or len(tokens(text)) <= ELLIPTIC_WORDS)):
             # «она вообще востребована?»: the same question, about the speciality in focus by its name.
             name = spec.name_kk if lang == "kk" and spec.name_kk else spec.name_ru
             answer = self.ask(f"{text} {name}", lang=lang, grade=grade, city=city, overrides={"intent": act})

@@ -323,7 +323,7 @@ class Composer:
         return self.suggestion_answer(specialities) if specialities else None
 
     def _speciality(self) -> Answer | None:
-        specialities = self._specialities()[:1]
+        specialities = self._best_named(self._specialities())[:1]  # «сметное дело» is not «Маркшейдерское дело»
         return self._speciality_card(specialities[0]) if specialities else None
 
     def _speciality_card(self, suggestion: SpecialitySuggestion) -> Answer:
@@ -359,11 +359,14 @@ class Composer:
             sections.append(self._blank_line(self._free_routes(limit=2)))
         return self._answer("colleges", sections, specialities)
 
+    def _content_words(self) -> list[str]:
+        """The words of the question that may name what it is about: not a place, not a general word."""
+        return [w for w in tokens(self.q.text) if self.relevance.ignored_terms.isdisjoint(stems(w))]
+
     def _best_named(self, specialities: list[SpecialitySuggestion]) -> list[SpecialitySuggestion]:
         """Of the specialities a message names, those it names by most words of their own names and their
         professions': «учителя начальных классов» is primary teaching, not every teacher's speciality."""
-        said = [w for w in tokens(self.q.text) if self.relevance.ignored_terms.isdisjoint(stems(w))]
-        counts = [name_words_said(self.kb, s.id, said) for s in specialities]
+        counts = [name_words_said(self.kb, s.id, self._content_words()) for s in specialities]
         top = max(counts, default=0)
         return [s for s, n in zip(specialities, counts, strict=True) if n == top] if top >= NAME_PHRASE \
             else specialities
@@ -451,7 +454,8 @@ class Composer:
         spec = self._named_speciality()
         table = wage_table(self.kb, self._region)
         if spec and (facts := facts_about_speciality(self.kb, spec, ("wages",))):  # a source gives its own figure
-            return self._labour_answer("salary", "", facts)
+            lead = phrase("salary_speciality", self.q.lang, name=self.write.spec_name(spec.id))
+            return self._labour_answer("salary", lead, facts)
         if table is None:
             unknown = Section(phrase("salary_unknown", self.q.lang))
             return self._answer("salary", [unknown], answered=False)
@@ -497,10 +501,15 @@ class Composer:
         """
         hits = self.retriever.search(self.q.text, k=12, filters=Filters(kinds=("speciality", "profession")))
         named = [h for h in hits if self.relevance.names_exactly(h)]
-        record = self.kb.get(named[0].id) if named else None
-        if isinstance(record, Profession) and record.specialities:
-            record = self.kb.get(record.specialities[0])
-        return record if isinstance(record, Speciality) else None
+        records = [self.kb.get(r.specialities[0]) if isinstance(r := self.kb.get(h.id), Profession) and r.specialities
+                   else r for h in named]
+        specialities = [r for r in records if isinstance(r, Speciality)]
+        # «электр саласында жалақы … Электр жабдықтары (түрлері мен салалары бойынша)» names electrical equipment by
+        # three words of its name, not welding, whose electric welder the word «электр» also names
+        counts = [name_words_said(self.kb, r.id, self._content_words()) for r in specialities]
+        if counts and max(counts) >= NAME_PHRASE:
+            return specialities[counts.index(max(counts))]
+        return records[0] if records and isinstance(records[0], Speciality) else None
 
     def _from_records(self, intent: str) -> Answer | None:
         """The record that answers an intent of RECORDS_FOR; the search on the question picks among them."""

@@ -380,3 +380,10 @@ def test_a_field_named_in_an_elliptic_follow_up_to_the_dates_gets_that_field_s_d
     _, chat = real_advisor.converse("когда заканчивается приём документов в колледж?")
     answer, _ = real_advisor.converse("А если на педагогику?", chat)
     assert "15 августа" in answer.answer.splitlines()[0], answer.answer
+
+
+def test_salary_of_a_field_that_names_the_speciality_in_focus_is_its_sourced_figure(real_advisor) -> None:
+    _, chat = real_advisor.converse("электрик болғым келеді, не оқу керек")
+    answer, _ = real_advisor.converse("электр саласында айлық қанша өзі", chat)
+    assert "Электр" in answer.answer.splitlines()[0], answer.answer  # about the speciality in focus
+    assert "Дәнекерлеу" not in answer.answer and "367 мың" in answer.answer, answer.answer
