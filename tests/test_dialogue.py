@@ -203,13 +203,12 @@ def dialogue_test_part(real_advisor) -> dict:
 def test_dialogue_test_part_keeps_the_thread_in_both_languages(dialogue_test_part: dict) -> None:
     groups = dialogue_test_part["groups"]
     assert groups["turns:ru"]["n"] >= 100 and groups["turns:kk"]["n"] >= 100
-    # The issue asks 0.90 of turns per language; the shipped advisor passes 0.898 (ru) and 0.923 (kk) of this
-    # part's turns (0.91-1.00 on the dev parts it was tuned on). The bar sits two turns under today's ru figure
-    # so that a regression fails; the gap is in README and the issues' notes.
+    # The issue's bar: 0.90 of turns per language. The shipped advisor passes 0.907 (ru) and 0.923 (kk) of this
+    # part's turns (0.91-1.00 on the dev parts it was tuned on), so one Russian turn lost fails it.
     assert groups["turns:ru"]["pass"] >= TURN_BAR and groups["turns:kk"]["pass"] >= TURN_BAR, groups
 
 
-TURN_BAR = 0.88
+TURN_BAR = 0.90
 
 
 def test_a_question_about_the_colleges_just_listed_shows_their_cards(real_advisor) -> None:
