@@ -34,7 +34,7 @@ from advisor.intents import COMBINABLE, IntentModel, Prediction
 from advisor.language import LanguageDetector
 from advisor.phrases import phrase
 from advisor.places import Place, find_place
-from advisor.ranking import NAME_PHRASE, Relevance, hit_terms_of, name_words_said, named_by_a_real_word
+from advisor.ranking import NAME_PHRASE, Relevance, found_by, name_words_said, named_by_a_real_word
 from advisor.render import citation
 from advisor.safety import SAFETY_RECORDS, folded_text, risk_of
 from advisor.sections import source_ref
@@ -524,7 +524,7 @@ class Advisor:
             record = kb.get(hit.id)
             sid = record.specialities[0] if isinstance(record, Profession) and record.specialities else hit.id
             if isinstance(kb.get(sid), Speciality):
-                naming = [w for w in words if hit_terms_of(w, hit)]
+                naming = [w for w in words if found_by(hit, w)]
                 named.append((name_words_said(kb, sid, naming), len(hit.key_terms), sid))
         if not named:
             return ""

@@ -29,7 +29,7 @@ from advisor.ranking import (
     KEEP_NEAR_ABOVE_BEST,
     NAME_PHRASE,
     Relevance,
-    hit_terms_of,
+    found_by,
     name_words_said,
     named_by_a_real_word,
     rank_specialities,
@@ -242,7 +242,7 @@ class Composer:
             found = self.kb.get(hit.id)
             record = self.kb.get(found.specialities[0]) if isinstance(found, Profession) and found.specialities \
                 else found
-            naming = [w for w in beside_name if hit_terms_of(w, hit)]
+            naming = [w for w in beside_name if found_by(hit, w)]
             # by a word of its name or of its professions' names («государственный» is only a keyword of
             # public administration)
             if self.relevance.names_exactly(hit) and named_by_a_real_word(hit, self.relevance) \
@@ -366,7 +366,8 @@ class Composer:
     def _best_named(self, specialities: list[SpecialitySuggestion]) -> list[SpecialitySuggestion]:
         """Of the specialities a message names, those it names by most words of their own names and their
         professions': «учителя начальных классов» is primary teaching, not every teacher's speciality."""
-        counts = [name_words_said(self.kb, s.id, self._content_words()) for s in specialities]
+        said = self._content_words()
+        counts = [name_words_said(self.kb, s.id, said) for s in specialities]
         top = max(counts, default=0)
         return [s for s, n in zip(specialities, counts, strict=True) if n == top] if top >= NAME_PHRASE \
             else specialities
@@ -506,7 +507,8 @@ class Composer:
         specialities = [r for r in records if isinstance(r, Speciality)]
         # «электр саласында жалақы … Электр жабдықтары (түрлері мен салалары бойынша)» names electrical equipment by
         # three words of its name, not welding, whose electric welder the word «электр» also names
-        counts = [name_words_said(self.kb, r.id, self._content_words()) for r in specialities]
+        said = self._content_words()
+        counts = [name_words_said(self.kb, r.id, said) for r in specialities]
         if counts and max(counts) >= NAME_PHRASE:
             return specialities[counts.index(max(counts))]
         return records[0] if records and isinstance(records[0], Speciality) else None

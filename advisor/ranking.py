@@ -58,8 +58,8 @@ def named_by_a_real_word(hit: Hit, relevance: Relevance) -> bool:
     return any(len(term) >= (4 if term in relevance.question_terms else 5) for term in hit.key_terms)
 
 
-def hit_terms_of(word: str, hit: Hit) -> bool:
-    """True when the word is one the hit was found by (a stem of it is among the hit's key terms)."""
+def found_by(hit: Hit, word: str) -> bool:
+    """True when the hit was found by this word of the message (a stem of it is among the hit's key terms)."""
     return not set(hit.key_terms).isdisjoint(stems(word))
 
 
