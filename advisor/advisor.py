@@ -160,8 +160,9 @@ class Advisor:
         if repeat:  # «ответьте на русском»: the last question again, in that language
             trimmed = conv.question
         cleaned = self._question_after_courtesy(trimmed)
-        detected = self._state.detector.detect(cleaned) if cleaned else (conv.lang or "ru")
-        sure = bool(cleaned) and self._state.detector.sure_of(cleaned, detected, LANGUAGE_SWITCH_MARGIN)
+        detector = self._state.detector
+        detected = detector.reply_language(cleaned) if cleaned else (conv.lang or "ru")
+        sure = bool(cleaned) and detector.sure_of(cleaned, detected, LANGUAGE_SWITCH_MARGINS[detected])
         lang = asked_lang or conversation_language(cleaned, conv, detected, sure)
         grade = conv.grade or grade
         city = conv.city or city
@@ -676,10 +677,11 @@ FOCUS_INTENTS = {"speciality_info": "info", "speciality_code": "info", "speciali
 CHAT_ACTS = frozenset({"greeting", "thanks", "goodbye", "who_are_you", "more", "pick_option", "back", "change_detail",
                        "feedback"})
 SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answer may list suggested specialities
-# Log-odds above which a short message switches the chat's language: «ты бот или живой?» (5.8), «а он в каком
-# районе?» (4.7) do; «рахмет» (4.3 for Kazakh: Russian speakers thank with it too), «иә» (1.4 for Russian), «ок»,
-# «ещё», «давай», «спс» (≤ 3.5) do not. Read on dev chats.
-LANGUAGE_SWITCH_MARGIN = 4.5
+# Log-odds above which a short message switches the chat to that language: «ты бот или живой?» (5.8), «а он в каком
+# районе?» (4.7), «туда как доехать адрес скажите» (4.0) to Russian; «рахмет» (4.3 for Kazakh: Russian speakers
+# thank with it too), «иә» (1.4 for Russian), «ок», «ещё», «давай», «спс» (≤ 3.5) do not. Read on dev chats: no
+# message of a Kazakh chat reads Russian between 2.5 and 4.5 unless written in Russian.
+LANGUAGE_SWITCH_MARGINS = {"ru": 4.0, "kk": 4.5}
 COURTESY = frozenset({"greeting", "thanks", "goodbye"})
 ABOUT_COLLEGES = frozenset({"colleges", "speciality_info", "suggest", "dormitory"})  # acts a named college answers
 NOT_ABOUT_A_SPECIALITY = frozenset({"offtopic", "suggest", "feedback", "vague"})  # no question beside an option

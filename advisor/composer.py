@@ -35,6 +35,7 @@ from advisor.ranking import (
     rank_specialities,
 )
 from advisor.reasons import reason
+from advisor.render import quoted
 from advisor.safety import SAFETY_RECORDS, folded_text
 from advisor.sections import Section, Writer, join
 from advisor.understanding import Question
@@ -192,7 +193,7 @@ class Composer:
 
     def college_and_speciality(self, college: College, spec: Speciality) -> Answer:
         """«а на парикмахера у них?»: whether the college in focus teaches it, then where it is taught nearby."""
-        names = {"college": college.name, "what": self.write.spec_name(spec.id)}
+        names = {"college": quoted(college.name), "what": self.write.spec_name(spec.id)}
         chosen = SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk, 1.0, "")
         if spec.id in college.specialities:
             return self._answer("colleges", [Section(phrase("college_has", self.q.lang, **names)),

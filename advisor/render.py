@@ -93,3 +93,8 @@ def length_in(length: str, lang: str) -> str:
 def spreadsheet_cell(value: object) -> object:
     """A cell a spreadsheet shows as text: a leading quote stops =, +, - and @ from running as a formula."""
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def quoted(name: str) -> str:
+    """A name in «», unless it already quotes itself («КГУ «Шалкарский … колледж»» reads badly)."""
+    return name if "«" in name else f"«{name}»"

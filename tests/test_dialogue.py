@@ -304,6 +304,16 @@ def test_a_clearly_russian_short_message_switches_a_kazakh_chat_to_russian(real_
     assert answer.lang == "ru", answer.answer
 
 
+def test_a_bilingual_message_ending_in_russian_and_a_russian_follow_up_are_answered_in_russian(real_advisor) -> None:
+    answer, chat = real_advisor.converse("Хромтауда қандай колледж бар? в Хромтау колледж есть?")
+    assert answer.lang == "ru" and "Хромтау" in answer.answer, answer.answer
+    _, chat = real_advisor.converse("Шалкарда колледж бар ма?")
+    answer, _ = real_advisor.converse("там на сварщика учат?", chat)  # a whole Russian sentence switches the chat
+    assert answer.lang == "ru", answer.answer
+    answer, _ = real_advisor.converse("Алматыда олимпиадалық резерв колледжі бар деп естідім, рас па?")
+    assert answer.lang == "kk", answer.answer
+
+
 def test_an_option_number_after_a_college_card_picks_one_of_its_specialities(real_advisor) -> None:
     card, chat = real_advisor.converse("какие специальности в актюбинском медколледже маметовой")
     answer, _ = real_advisor.converse("третий что за специальность", chat)
