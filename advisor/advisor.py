@@ -15,6 +15,7 @@ from advisor.composer import Composer
 from advisor.dialogue import (
     REQUEST_COURTESY_WORDS,
     Conversation,
+    asks_in_general,
     beside_option,
     chosen_option,
     college_detail,
@@ -28,6 +29,7 @@ from advisor.dialogue import (
     option_number,
     refers_to_place,
     refers_to_thing,
+    says_specialities,
 )
 from advisor.fields import FieldModel
 from advisor.intents import COMBINABLE, IntentModel, Prediction
@@ -41,7 +43,7 @@ from advisor.sections import source_ref
 from advisor.understanding import Question, bare_grade, detect_grade, detect_tags, understand
 from embeddings.retriever import Filters, Hit, HybridRetriever
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import College, Faq, Profession, Speciality
+from knowledge.schema import College, Faq, Profession, Programme, Speciality
 from knowledge.text import tokens
 from knowledge.vocabulary import label
 
@@ -134,7 +136,7 @@ class Advisor:
         if state.fields is not None and question.intent in SUGGESTING:
             vector = state.retriever.query_vector(cleaned)  # cached: the intent model asked for it already
             boosts, group = state.fields.read(cleaned, vector)
-            question = replace(question, field_boosts=boosts, field=group)
+            question = replace(question, field_boosts=boosts, field=question.field or group)  # a chat's field first
         elif question.intent in BY_FIELD:
             # «когда подавать на медицинское?»: medical specialities have dates of their own.
             question = replace(question, field=question.field or self._field_named(cleaned))
@@ -240,8 +242,9 @@ class Advisor:
         # «9» of «после 9» is a grade, not the ninth option; «бириншиси унады, ол 9 класстан кейин канша жыл» opens
         # with an ordinal word and picks the first.
         picked = "" if turn.says_grade and not leads_with_option(text) else chosen_option(text, conv)
-        if picked and kind == "college":
-            answer = self.about_college(picked, lang, college_detail(text))
+        if picked and kind in ("college", "programme"):
+            answer = self.about_college(picked, lang, college_detail(text)) if kind == "college" \
+                else self.about_programme(picked, lang)
             if answer is not None:
                 answer.label = "pick_option"
             return answer
@@ -274,7 +277,8 @@ class Advisor:
         detail = college_detail(text)
         # «a u bolashaka sait kakoi» under a town's colleges: that college (not «рахмет. Кастеев колледжине
         # дизайнга кашанга дейин тапсырады»: a question of its own about it).
-        if (act in ABOUT_COLLEGES or not turn.sure or detail) \
+        # «он гос или частный»: «частный» is the question, not the «Частное учреждение …» of a college's name.
+        if (act in ABOUT_COLLEGES or not turn.sure or detail) and detail != "ownership" \
                 and (named_college := self._college_named_in_thread(text, conv, place)) is not None:
             conv.college = named_college.id
             return self.about_college(named_college.id, lang, detail)
@@ -300,17 +304,25 @@ class Advisor:
     def _more_or_back(self, turn: _Turn) -> Answer | None:
         """«ещё»: the next specialities or colleges for the last question; «назад»: the last list again."""
         conv, lang, grade, city, act = turn.conv, turn.lang, turn.grade, turn.city, turn.act
+        if act == "more" and conv.topic == "free" and conv.routes:  # «а ещё варианты есть?» after free routes
+            state = self._state
+            question = Question(text=conv.question or turn.text, lang=lang, intent="free", grade=grade)
+            answer = Composer(state.kb, state.retriever, question, self.top_k).more_routes(tuple(conv.routes))
+            answer.label = "more"
+            return answer
+        # «ещё» under a list of colleges asks more colleges; «тағы қандай мамандықтар бар» more specialities
         more_specialities = self._more(conv, lang, grade, city) if act == "more" and conv.listing \
-            and conv.topic != "colleges" else None
+            and (conv.topic != "colleges" or says_specialities(turn.text)) else None
         if more_specialities and more_specialities.specialities:
             return more_specialities
         # «ещё» after a list of colleges, or after the one speciality the person named with its colleges («где
         # учиться на сварщика в актюбинской области», «eshe»): the next colleges for the same question.
         next_colleges = conv.topic == conv.asked == "colleges" or more_specialities is not None
         if act == "more" and next_colleges and conv.colleges and conv.question:
-            answer = self.ask(conv.question, lang=lang, grade=grade, city=city,
-                              overrides={"seen_colleges": tuple(conv.colleges_seen or conv.colleges),
-                                         "intent": "colleges"})
+            # «а по всей области Жетісу ещё какие есть» after Taldykorgan's: the place it names, without those seen
+            overrides: dict[str, Any] = {"seen_colleges": tuple(conv.colleges_seen or conv.colleges),
+                                         "intent": "colleges", **({"place": turn.place} if turn.place else {})}
+            answer = self.ask(conv.question, lang=lang, grade=grade, city=city, overrides=overrides)
             answer.label = "more"
             return answer
         if more_specialities:
@@ -333,8 +345,10 @@ class Advisor:
         loose = act in CHAT_ACTS or not turn.sure
         # «а в жанакале есть что нибудь» under a list of colleges, read as an interest: the place changes too.
         # «а в северо казахстанской?» read as off-topic: a place and nothing else.
+        # «Ембіде ше? ауылымыз сол жаққа жақын» under colleges of a town, read as the rural quota: another town.
         place_talk = len(tokens(text)) <= 2 or act == "offtopic" and is_elliptic(text) \
-            or act == "suggest" and conv.topic == "colleges" and not turn.named_speciality()
+            or act == "suggest" and conv.topic == "colleges" and not turn.named_speciality() \
+            or conv.topic == "colleges" and act == "quota" and marks_ellipsis(text)
         # «ал мүгедек баланы тәрбиелеп отырған отбасының баласына ше» while quotas are talked about: the category.
         category_talk = conv.asked == "quota" and marks_ellipsis(text)
         changes_detail = (loose or place_talk) and is_short(text) and place is not None \
@@ -393,6 +407,11 @@ class Advisor:
         if act in FOCUS_INTENTS:
             return self._about_focus(turn)
         return None
+
+    def _common_field(self, speciality_ids: list[str]) -> str:
+        """The field every one of these specialities is in, or ''."""
+        fields = {self._group_of(sid) for sid in speciality_ids}
+        return fields.pop() if len(fields) == 1 else ""
 
     def _group_of(self, speciality_id: str) -> str:
         """The field of a speciality («health»), or ''."""
@@ -454,7 +473,7 @@ class Advisor:
         grade = turn.grade
         city = place.label("ru") if place else turn.city
         conv.grade, conv.city = grade, city or ""
-        if categories:
+        if categories and not (place and conv.topic == "colleges"):  # «ауылдан» beside a town asks its colleges
             quota_talk = conv.topic == "free" and conv.question
             return self.ask(conv.question if quota_talk else text, lang=lang, grade=grade, city=city,
                             overrides={"tags": frozenset(categories), "intent": "quota"})
@@ -489,6 +508,12 @@ class Advisor:
             return self.ask(text, lang=lang, grade=grade, city=city, overrides={"colleges": colleges})
         if not conv.focus:
             return self._clarify(text, lang) if pointed else None
+        if act == "colleges" and place and asks_in_general(text) and SAYS_COLLEGE.search(folded_text(text)) \
+                and not pointed:
+            # «а вообще какие колледжи в уральске есть» while primary teaching is talked about: the place's colleges,
+            # those teaching it first and said so
+            return self.ask(text, lang=lang, grade=grade, city=city,
+                            overrides={"place": place, "focus": conv.focus, "intent": "colleges"})
         return self.about_speciality(conv.focus, FOCUS_INTENTS[act], lang, grade, city)
 
     def _field_named(self, text: str) -> str:
@@ -543,6 +568,12 @@ class Advisor:
         answer = self.ask(question, lang=lang, grade=grade, city=city, top_k=len(shown) + self.top_k,
                           overrides={"near_too": True})
         fresh = [s for s in answer.specialities if s.id not in shown][: self.top_k]
+        if not fresh and (field := self._common_field(shown)):
+            # «IT ga qatysty qandai mamandyqtar bar», «tagy bar ma»: the message named three IT specialities and
+            # no field the model is sure of; the others of the field the list was in come next.
+            answer = self.ask(question, lang=lang, grade=grade, city=city, top_k=len(shown) + self.top_k,
+                              overrides={"near_too": True, "field": field})
+            fresh = [s for s in answer.specialities if s.id not in shown][: self.top_k]
         if not fresh:
             return Answer(question=question, lang=answer.lang, intent="more", answer=phrase("no_more", answer.lang))
         state = self._state
@@ -572,6 +603,11 @@ class Advisor:
                 and isinstance(card := self.kb.get(listed[0]), College):
             # a college's card lists what it teaches: «третий что за специальность» picks from that list
             conv.suggested = listed_specialities(self.kb, card)
+        routes = [p.id for p in answer.programmes if p.option]
+        if answer.intent == "free" and answer.label == "more":  # numbered on from the routes shown before
+            conv.routes += [r for r in routes if r not in conv.routes]
+        elif answer.intent == "free" and len(routes) > 1:  # a list of routes (one is a route picked from it)
+            conv.routes = routes
         conv.city = answer.city or conv.city
         conv.grade = answer.grade or conv.grade
         conv.updated = time.time()
@@ -598,6 +634,15 @@ class Advisor:
             return None
         question = Question(text=college.name, lang=lang, intent="colleges")
         return Composer(state.kb, state.retriever, question, self.top_k).college(college, detail)
+
+    def about_programme(self, programme_id: str, lang: str = "ru") -> Answer | None:
+        """One free-tuition route in full (picked from a list); None for an unknown id."""
+        state = self._state
+        programme = state.kb.get(programme_id)
+        if not isinstance(programme, Programme):
+            return None
+        question = Question(text=programme.title_ru, lang=lang, intent="free")
+        return Composer(state.kb, state.retriever, question, self.top_k).programme(programme)
 
     def about_colleges(self, college_ids: list[str], lang: str = "ru") -> Answer | None:
         """The cards of a few colleges (the ones a chat just listed); None when none is known."""

@@ -33,6 +33,7 @@ class CollegeSuggestion:
 class ProgrammeSuggestion:
     id: str
     title: str
+    option: bool = False  # listed by number as an option of the answer: «расскажи про третий» picks among them
 
 
 @dataclass

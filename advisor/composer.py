@@ -136,7 +136,7 @@ class Composer:
             key, kind, answered = PHRASE_FOR[intent]
             return self._answer(kind, [Section(phrase(key, self.q.lang))], answered=answered)
         if intent in NAMED_RECORD_INTENTS and (named := self._named_record()):
-            section = self.write.programme(named) if isinstance(named, Programme) else self.write.faq(named, 1.0)
+            section = self.write.programme_card(named) if isinstance(named, Programme) else self.write.faq(named, 1.0)
             return self._answer("free" if isinstance(named, Programme) else "faq", [section])
         if intent in ABOUT_A_COLLEGE and (college := self._named_college()):
             # «көкшетаудағы жоғары техникалық колледжде шаштараз мамандығы бар ма?»: whether it teaches that one;
@@ -178,6 +178,9 @@ class Composer:
         card = self.write.college_card(college)
         if not detail:
             return self._answer("colleges", [card])
+        if detail == "ownership":
+            return self._answer("colleges", [Section(phrase(f"ownership_{college.ownership or 'unknown'}",
+                                                            self.q.lang)), card])
         value = getattr(college, detail)
         if detail == "languages":
             value = ", ".join(phrase(f"language_{code}", self.q.lang) for code in value)
@@ -270,7 +273,7 @@ class Composer:
         cited = Section("", {spec.id: 1.0})
         if self.q.intent == "colleges":
             return self._answer("colleges", [join(cited, self.write.colleges([spec.id]), separator="")], [chosen])
-        return self._answer("free", [join(cited, self._free_routes(limit=4), separator="")], [chosen])
+        return self._answer("free", [join(cited, self._free_routes(limit=4, numbered=True), separator="")], [chosen])
 
     # --- retrieval ----------------------------------------------------------------------------
     def _search(self, k: int, kinds: tuple[str, ...] = (), by_name_only: bool = False) -> list[Hit]:
@@ -354,7 +357,8 @@ class Composer:
                  if in_place(c := self.kb.get(h.id), self.q.place) and isinstance(c, College)] \
             if not specialities else []
         closest_first = partial(self._closest_first, kind="college", region=self._region)
-        listed = replace(self.write, closest_first=closest_first).colleges([s.id for s in specialities], named=named)
+        listed = replace(self.write, closest_first=closest_first).colleges([s.id for s in specialities], named=named,
+                                                                          focus=self.q.focus)
         sections = [join(listed, Section("", {s.id: s.score for s in specialities}), separator="")]
         if self.q.wants_free:
             sections.append(self._blank_line(self._free_routes(limit=2)))
@@ -377,8 +381,16 @@ class Composer:
         if self.q.tags:
             return self._quota()
         sections = self._record_sections("free")  # in general, or «вторая квалификация тоже бесплатно?»
-        sections.append(self._blank_line(self._free_routes(limit=3 if sections else 4)))
+        sections.append(self._blank_line(self._free_routes(limit=3 if sections else 4, numbered=True)))
         return self._answer("free", sections)
+
+    def programme(self, programme: Programme) -> Answer:
+        """One free-tuition route picked from a list: «расскажи про третий»."""
+        return self._answer("free", [self.write.programme_card(programme)])
+
+    def more_routes(self, shown: tuple[str, ...]) -> Answer:
+        """«а ещё варианты есть?» after a list of routes: the next ones, numbered on, or that there are no more."""
+        return self._answer("free", [self._free_routes(limit=3, numbered=True, shown=shown)])
 
     def _quota(self) -> Answer | None:
         """The quota of the category asked about, from sourced facts; never another category's figure."""
@@ -587,18 +599,21 @@ class Composer:
         return self._answer("faq", [Section(phrase(key, self.q.lang, college=known.name), {known.id: 1.0})])
 
     # --- pieces -------------------------------------------------------------------------------
-    def _free_routes(self, limit: int) -> Section:
+    def _free_routes(self, limit: int, numbered: bool = False, shown: tuple[str, ...] = ()) -> Section:
         hits = self._search(k=8, kinds=("programme",))
-        return self.write.free_routes({h.id: h.score for h in hits}, bool(self.q.tags), limit)
+        return self.write.free_routes({h.id: h.score for h in hits}, bool(self.q.tags), limit, numbered, shown)
 
     @staticmethod
     def _blank_line(section: Section) -> Section:
         """The section set off from the one before by an empty line."""
-        return Section("\n" + section.text, section.cited, section.colleges)
+        return replace(section, text="\n" + section.text)
 
     def _answer(self, intent: str, sections: list[Section], specialities: list[SpecialitySuggestion] | None = None,
                 answered: bool = True) -> Answer:
-        if answered and self.extra:  # the second question's answer right after the first one's, before any lists
-            sections = [sections[0], *(self._blank_line(s) for s in self.extra), *sections[1:]]
+        # «серпин это что подробнее»: its record once, not again as the answer to a second question
+        cited = {rid for s in sections for rid in s.cited}
+        extra = [s for s in self.extra if not (s.cited and s.cited.keys() <= cited)]
+        if answered and extra:  # the second question's answer right after the first one's, before any lists
+            sections = [sections[0], *(self._blank_line(s) for s in extra), *sections[1:]]
         closing = self.write.helplines_note() if self.q.worried else None
         return self.write.answer(self.q.text, intent, sections, specialities, answered, closing)

@@ -44,6 +44,9 @@ COLLEGE_DETAILS = {
                           r"где наход)"),
     "website": re.compile(r"(?<!\w)(саит|сайт|страниц|страничк|в интернете)"),
     "languages": re.compile(r"(?<!\w)(на как(ом|их) язык|языки обучения|язык обучения|каи тилде|кандаи тилде|тилинде)"),
+    # «гос или частный?», «мемлекеттік пе әлде жекеменшік пе?», «он частный?»: state or private
+    "ownership": re.compile(r"(?<!\w)((гос|мемлекеттик)\w*\s+(или|алде|не|ма|ме|па|пе)\b.{0,20}(частн|жеке)|"
+                            r"(частн|жеке\s?меншик)\w*\s+(ли|ма|ме|па|пе|ба|бе|или|алде)\b)"),
 }
 # On folded text: a language named as the reply's, and the verbs that ask for a reply in it.
 REPLY_LANGUAGE_NAMES = {"ru": r"(на русском|по русски|орысша|орыс тилинде)",
@@ -54,6 +57,11 @@ LEADING_MARKERS = frozenset({"а", "ал", "и", "ну", "ок", "давай", "
 # «а …?», «ал …», «… ше?», «… болса?»: the discourse markers of a question that reuses the last one; «ше» may end a
 # clause before a comment («шығармашылыққа ше? ән айтам»).
 ELLIPSIS = re.compile(r"^(а|ал|и|а если|а для)\b|\bше\b|\b(болса|болсак|десем|десек)\b")  # «…ге болса?», «…desem?»
+# «а вообще какие колледжи в уральске есть», «жалпы Ақтөбеде қандай колледждер бар»: the whole of a place, not
+# only what the chat talks about (a closed class of quantifiers, on folded words).
+IN_GENERAL = re.compile(r"(?<!\w)(вообще|все|всех|всякие|любые|жалпы|барлык|барлыгы|бари|бариси)(?!\w)")
+# «тағы қандай мамандықтар бар», «а другие специальности?»: the noun of what is asked more of (folded words).
+SPECIALITY_NOUN = re.compile(r"(?<!\w)(мамандык|специальн|професс|касип)")
 # Kazakh letters, or a Kazakh question particle or word on the folded words (so «Oralda kolledj bar ma» too);
 # «рахмет» is not among them: Russian speakers in Kazakhstan thank with it too.
 KAZAKH_LETTERS = re.compile(r"[әғқңөұүһі]")
@@ -71,6 +79,7 @@ class Conversation:
     college: str = ""  # the college being talked about
     colleges: list[str] = field(default_factory=list)  # the colleges of the last answer that listed some
     colleges_seen: list[str] = field(default_factory=list)  # every college listed for the current question
+    routes: list[str] = field(default_factory=list)  # free-tuition routes listed by number, in order
     topic: str = ""  # the last answer's intent
     question: str = ""  # the last message that asked a question of its own, re-answered when a detail changes
     asked: str = ""  # its intent: «а на бухгалтера?» asks the same about another speciality
@@ -140,11 +149,15 @@ def option_number(text: str) -> int | None:
 
 
 def last_list(conversation: Conversation) -> tuple[str, list[str]]:
-    """What an option number picks from: the colleges when the last question of its own listed several, else the
-    specialities. «где в Астане учат на программиста», then «а второй частный?» asks about the second college;
-    suggestions, «оны Қызылордада оқуға бола ма», then «ең аяғындағысы ше» about the last suggestion."""
+    """What an option number picks from: the colleges when the last question of its own listed several, the
+    free-tuition routes after an answer listing them, else the specialities. «где в Астане учат на программиста»,
+    then «а второй частный?» asks about the second college; «как учиться бесплатно?», then «расскажи про третий»
+    about the third route; suggestions, «оны Қызылордада оқуға бола ма», then «ең аяғындағысы ше» about the last
+    suggestion."""
     if conversation.asked == "colleges" and conversation.topic == "colleges" and len(conversation.colleges) > 1:
         return "college", conversation.colleges
+    if conversation.topic == "free" and conversation.routes:
+        return "programme", conversation.routes
     return "speciality", conversation.suggested
 
 
@@ -209,3 +222,13 @@ def marks_ellipsis(text: str) -> bool:
 def is_short(text: str) -> bool:
     """Short enough to lean on the conversation for what it leaves out."""
     return len(tokens(text)) <= SHORT_WORDS
+
+
+def asks_in_general(text: str) -> bool:
+    """«а вообще какие колледжи есть», «жалпы қандай колледждер бар»: the whole of it, not the focus only."""
+    return bool(IN_GENERAL.search(letters(text)))
+
+
+def says_specialities(text: str) -> bool:
+    """«тағы қандай мамандықтар бар осы салада?»: the message asks about specialities (not colleges)."""
+    return bool(SPECIALITY_NOUN.search(letters(text)))

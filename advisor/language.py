@@ -53,7 +53,8 @@ class LanguageDetector:
         whole = self.detect(text)
         *_, last = SENTENCE_END.split(text.strip())
         other = self._languages[0] if whole == self._languages[1] else self._languages[1]
-        if last != text.strip() and self.sure_of(last, other, LAST_SENTENCE_MARGIN) \
+        # one word («…, всё понятно. Рахмет!») is too little to turn to: Russian speakers thank with «рахмет» too
+        if last != text.strip() and len(last.split()) > 1 and self.sure_of(last, other, LAST_SENTENCE_MARGIN) \
                 and not self.sure_of(text, whole, WHOLE_MESSAGE_MARGIN):
             return other
         return whole

@@ -22,6 +22,7 @@ MAX_TAUGHT_SHOWN = 12  # specialities named on a college card; the rest are coun
 FEW_COLLEGES = 3  # fewer colleges than this in a place: the answer says the base has only these
 MAX_COLLEGES_SHOWN = 6
 MAX_SOURCES_SHOWN = 3
+ROUTE_LINE_CHARS = 160  # a free route's first sentence shown in a list, if no longer
 ALWAYS_FREE = ("free-first-qualification", "state-order")
 
 
@@ -32,6 +33,7 @@ class Section:
     text: str
     cited: dict[str, float] = field(default_factory=dict)
     colleges: list[College] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)  # free-tuition routes listed by number: «третий» picks one
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,9 @@ class Writer:
         return "; " + "; ".join(parts) if parts else ""
 
     # --- colleges -----------------------------------------------------------------------------
-    def colleges(self, speciality_ids: list[str], named: list[College] | None = None) -> Section:
-        """Colleges named in the question, or teaching these specialities, or all of the place."""
+    def colleges(self, speciality_ids: list[str], named: list[College] | None = None, focus: str = "") -> Section:
+        """Colleges named in the question, or teaching these specialities, or all of the place (those teaching the
+        speciality in `focus` first, said so)."""
         where = f" — {self.place.label(self.lang)}" if self.place else ""
         if named:
             return self._college_list(phrase("colleges_in", self.lang, where=where), named, speciality_ids)
@@ -160,10 +163,11 @@ class Writer:
         colleges = near(self.kb.colleges, self.place)
         if not colleges:
             return Section(phrase("no_colleges_place", self.lang, where=where))
-        return self._college_list(phrase("colleges_in", self.lang, where=where), colleges, speciality_ids)
+        return self._college_list(phrase("colleges_in", self.lang, where=where), colleges, speciality_ids, focus)
 
-    def _college_list(self, head: str, colleges: list[College], speciality_ids: list[str]) -> Section:
-        ordered = [c for c in best_first(colleges, speciality_ids) if c.id not in self.skip]
+    def _college_list(self, head: str, colleges: list[College], speciality_ids: list[str],
+                      focus: str = "") -> Section:
+        ordered = [c for c in best_first(colleges, speciality_ids or [focus]) if c.id not in self.skip]
         if not ordered:
             # «ещё» after every college of a town: the rest of its region, then no more.
             if rest := rest_of_region(self.kb, self.place, speciality_ids, self.skip):
@@ -188,7 +192,9 @@ class Writer:
         lines = [head]
         for college in shown:
             details = ", ".join(part for part in (college.city, college.address, college.website) if part)
-            lines.append(f"• {college.name}" + (f" — {details}" if details else "")
+            teaches = f" — {phrase('teaches_focus', self.lang, what=self.spec_name(focus))}" \
+                if focus in college.specialities else ""
+            lines.append(f"• {college.name}" + (f" — {details}" if details else "") + teaches
                          + self._caveats(college, speciality_ids, all_unofficial))
         if len(ordered) > MAX_COLLEGES_SHOWN:
             lines.append(phrase("more_colleges", self.lang, n=len(ordered) - MAX_COLLEGES_SHOWN))
@@ -246,25 +252,48 @@ class Writer:
         return f" ({'; '.join(notes)})" if notes else ""
 
     # --- free study, admission, questions and answers -------------------------------------------
-    def free_routes(self, ranked: dict[str, float], with_quotas: bool, limit: int) -> Section:
-        """The free-tuition routes the search ranked (id -> score), then the ones every answer names."""
-        ids = [*(["quotas"] if with_quotas else []), *ranked, *ALWAYS_FREE]
-        lines, cited = [phrase("free_intro", self.lang)], {}
-        for pid in list(dict.fromkeys(ids))[:limit]:
+    def free_routes(self, ranked: dict[str, float], with_quotas: bool, limit: int, numbered: bool = False,
+                    shown: tuple[str, ...] = ()) -> Section:
+        """The free-tuition routes the search ranked (id -> score), then the ones every answer names; `numbered`
+        when they are the answer's options (numbers go on after the `shown` ones: «а ещё варианты есть?»)."""
+        # As options, every route in the end: «а ещё варианты есть?» goes on to the ones the search did not rank.
+        rest = [r.id for r in self.kb.records["programme"]] if numbered else []
+        ids = [pid for pid in dict.fromkeys([*(["quotas"] if with_quotas else []), *ranked, *ALWAYS_FREE, *rest])
+               if pid not in shown and isinstance(self.kb.get(pid), Programme)][:limit]
+        lines, cited = [phrase("free_intro" if not shown else "free_more", self.lang)], {}
+        for number, pid in enumerate(ids, start=len(shown) + 1):
             programme = self.kb.get(pid)
-            if not isinstance(programme, Programme):
-                continue
+            assert isinstance(programme, Programme)
             cited[pid] = ranked.get(pid, 0.0)
-            lines.append(f"• {self.t(programme.title_ru, programme.title_kk)}: "
-                         f"{first_sentence(self.t(programme.summary_ru, programme.summary_kk))}"
-                         f"{self.yearly(programme)}")
-        return Section("\n".join(lines), cited)
+            told = first_sentence(self.t(programme.summary_ru, programme.summary_kk))
+            # a long first sentence (the quotas' list of categories) is the card's: the title says enough here
+            told = f": {told}" if len(told) <= ROUTE_LINE_CHARS else ""
+            lines.append(f"{f'{number}.' if numbered else '•'} {self.t(programme.title_ru, programme.title_kk)}{told}")
+        if not ids:
+            return Section(phrase("no_more_routes", self.lang))
+        # the year and the advice to confirm, said once under the list: on every line they pushed the third route
+        # off the screen
+        years = sorted({str(p.as_of) for pid in ids if (p := self.kb.get(pid)) and getattr(p, "changes_yearly", 0)})
+        if years:
+            lines.append(f"({phrase('yearly', self.lang, year='–'.join(dict.fromkeys([years[0], years[-1]])))})")
+        if numbered:
+            lines.append(phrase("routes_pick_hint", self.lang))
+        return Section("\n".join(lines), cited, routes=ids if numbered else [])
 
     def programme(self, programme: Programme) -> Section:
         """One programme in full: what it is and who it is for."""
         return Section(f"{self.t(programme.title_ru, programme.title_kk)}: "
                        f"{self.t(programme.summary_ru, programme.summary_kk)}{self.yearly(programme)}",
                        {programme.id: 1.0})
+
+    def programme_card(self, programme: Programme) -> Section:
+        """One route picked from a list: what it is, who it is for, how to apply."""
+        lines = [self.programme(programme).text]
+        for label, ru, kk in (("who_for", programme.eligibility_ru, programme.eligibility_kk),
+                              ("how_to_apply", programme.how_to_apply_ru, programme.how_to_apply_kk)):
+            if value := self.t(ru, kk):
+                lines.append(f"{phrase(label, self.lang)}: {value}")
+        return Section("\n".join(lines), {programme.id: 1.0})
 
     def quotas(self, programme: Programme, tags: frozenset[str]) -> Section | None:
         """The quotas of the categories the person named, with their share of state-order places."""
@@ -322,9 +351,18 @@ class Writer:
         return Answer(
             question=question, lang=self.lang, intent=intent, answer=text, specialities=specialities or [],
             colleges=[CollegeSuggestion(c.id, c.name, c.city, c.region, c.specialities) for c in whole.colleges],
-            programmes=[ProgrammeSuggestion(r.id, title(r, self.lang)) for r in records if isinstance(r, Programme)],
+            programmes=self._programmes(whole, records, text),
             sources=sources, grade=self.grade, city=self.place.label("ru") if self.place else "",
             answered=answered)
+
+    def _programmes(self, whole: Section, records: list[KnowledgeRecord], text: str) -> list[ProgrammeSuggestion]:
+        """The routes listed by number and left on the screen (what «второй» picks next), then the other
+        programmes cited."""
+        shown = [rid for rid in whole.routes if isinstance(p := self.kb.get(rid), Programme)
+                 and re.search(rf" {re.escape(self.t(p.title_ru, p.title_kk))}(:|$)", text, re.MULTILINE)]
+        routes = [ProgrammeSuggestion(rid, title(self.kb.get(rid), self.lang), option=True) for rid in shown]
+        return routes + [ProgrammeSuggestion(r.id, title(r, self.lang)) for r in records
+                         if isinstance(r, Programme) and r.id not in shown]
 
 
 def join(*sections: Section, separator: str = "\n") -> Section:
@@ -336,7 +374,8 @@ def join(*sections: Section, separator: str = "\n") -> Section:
         for rid, score in section.cited.items():
             cited[rid] = max(score, cited.get(rid, score))
         colleges.update((c.id, c) for c in section.colleges if c.id not in colleges)
-    return Section(separator.join(s.text for s in sections), cited, list(colleges.values()))
+    routes = list(dict.fromkeys(rid for section in sections for rid in section.routes))
+    return Section(separator.join(s.text for s in sections), cited, list(colleges.values()), routes)
 
 
 def _scores(specialities: list[SpecialitySuggestion]) -> dict[str, float]:

@@ -55,6 +55,7 @@ class Question:
     alternatives: tuple[str, ...] = ()  # the two likeliest intents, for a clarifying question
     colleges: tuple[str, ...] = ()  # college ids a chat points at with «там» / «онда»
     seen_colleges: tuple[str, ...] = ()  # college ids the chat has listed: «ещё» lists the next ones
+    focus: str = ""  # the speciality a chat talks about: a place's colleges say which of them teach it
     field_boosts: dict[str, float] = field(default_factory=dict, hash=False)  # per speciality group, from FieldModel
     field: str = ""  # the speciality group the message surely points to, from FieldModel
     near_too: bool = False  # «ещё» asked past what the message points to: suggestions near in meaning are kept too

@@ -268,7 +268,8 @@ def test_an_option_number_after_a_list_of_colleges_picks_a_college_and_the_list_
     answer, chat = real_advisor.converse("первый — где он находится?", chat)
     assert answer.answer.startswith(listed[0])
     answer, chat = real_advisor.converse("а второй частный или государственный", chat)
-    assert answer.answer.startswith(listed[1]) and "колледж." in answer.answer.splitlines()[1]
+    first, card = answer.answer.splitlines()[:2]
+    assert "колледж" in first and card.startswith(listed[1]), answer.answer  # the answer, then the second's card
     answer, chat = real_advisor.converse("а последний?", chat)
     assert answer.answer.startswith(listed[-1])
     answer, chat = real_advisor.converse("8", chat)  # six are shown at most
@@ -396,3 +397,44 @@ def test_salary_of_a_field_that_names_the_speciality_in_focus_is_its_sourced_fig
     answer, _ = real_advisor.converse("электр саласында айлық қанша өзі", chat)
     assert "Электр" in answer.answer.splitlines()[0], answer.answer  # about the speciality in focus
     assert "Дәнекерлеу" not in answer.answer and "367 мың" in answer.answer, answer.answer
+
+
+def test_state_or_private_is_answered_for_the_college_in_focus(real_advisor) -> None:
+    _, chat = real_advisor.converse("Алматы облысы, Есік жақта колледж бар ма?")
+    answer, _ = real_advisor.converse("мемлекеттік пе әлде жекеменшік пе?", chat)
+    assert "жеке меншік" in answer.answer.splitlines()[0], answer.answer
+    _, chat = real_advisor.converse("в астане есть колледж транспорта и коммуникации?")
+    answer, _ = real_advisor.converse("он гос или частный", chat)  # «частный» names no «Частное учреждение …»
+    assert "государственный" in answer.answer.splitlines()[0] and "транспорта" in answer.answer, answer.answer
+
+
+def test_another_town_said_beside_a_word_about_the_village_lists_that_towns_colleges(real_advisor) -> None:
+    _, chat = real_advisor.converse("Хромтауда колледж бар ма?")
+    answer, _ = real_advisor.converse("Ембіде ше? ауылымыз сол жаққа жақын", chat)  # not the rural quota
+    assert answer.intent == "colleges" and "Эмбинский" in answer.answer, answer.answer
+
+
+def test_more_colleges_in_the_region_named_lists_its_other_towns(real_advisor) -> None:
+    _, chat = real_advisor.converse("какие колледжи есть в Талдыкоргане?")
+    answer, _ = real_advisor.converse("а по всей области Жетісу ещё какие есть", chat)
+    assert "Бастобе" in answer.answer or "Капал" in answer.answer, answer.answer
+
+
+def test_a_places_colleges_in_general_say_which_teach_the_speciality_in_focus(real_advisor) -> None:
+    _, chat = real_advisor.converse("хочу на учителя начальных классов, в уральске где учат?")
+    answer, _ = real_advisor.converse("а вообще какие колледжи в уральске есть", chat)
+    assert "политехнический" in answer.answer, answer.answer  # all of them, not only those teaching it
+    assert "учат на «Педагогика и методика начального обучения»" in answer.answer, answer.answer
+
+
+def test_free_routes_are_options_picked_by_number_and_more_goes_on_with_the_others(real_advisor) -> None:
+    listed, chat = real_advisor.converse("как можно учиться в колледже бесплатно? какие варианты")
+    options = [p for p in listed.programmes if p.option]
+    assert len(options) >= 3 and f"3. {options[2].title}" in listed.answer, listed.answer
+    third, chat = real_advisor.converse("расскажи про третий", chat)
+    assert third.answer.startswith(options[2].title) and third.label == "pick_option", third.answer
+    more, chat = real_advisor.converse("а ещё варианты есть?", chat)
+    others = [p.id for p in more.programmes if p.option]
+    assert others and not set(others) & {p.id for p in options} and "4. " in more.answer, more.answer
+    fourth, _ = real_advisor.converse("давай четвёртый", chat)
+    assert fourth.answer.startswith(more.programmes[0].title), fourth.answer
