@@ -438,3 +438,14 @@ def test_free_routes_are_options_picked_by_number_and_more_goes_on_with_the_othe
     assert others and not set(others) & {p.id for p in options} and "4. " in more.answer, more.answer
     fourth, _ = real_advisor.converse("давай четвёртый", chat)
     assert fourth.answer.startswith(more.programmes[0].title), fourth.answer
+
+
+def test_more_after_a_list_of_one_field_goes_on_in_that_field(real_advisor) -> None:
+    first, chat = real_advisor.converse("IT ga qatysty qandai mamandyqtar bar")
+    answer, chat = real_advisor.converse("tagy bar ma", chat)
+    shown = {s.id for s in first.specialities}
+    assert answer.specialities and not shown & {s.id for s in answer.specialities}, answer.answer
+    assert {real_advisor.kb.get(s.id).group.value for s in answer.specialities} == {"it"}, answer.answer
+    _, chat = real_advisor.converse("оны Ақтауда оқуға бола ма?", chat)  # colleges now; specialities asked again
+    again, _ = real_advisor.converse("тағы қандай мамандықтар бар осы салада?", chat)
+    assert again.specialities and again.intent != "clarify", again.answer
