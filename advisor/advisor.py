@@ -305,9 +305,7 @@ class Advisor:
         """«ещё»: the next specialities or colleges for the last question; «назад»: the last list again."""
         conv, lang, grade, city, act = turn.conv, turn.lang, turn.grade, turn.city, turn.act
         if act == "more" and conv.topic == "free" and conv.routes:  # «а ещё варианты есть?» after free routes
-            state = self._state
-            question = Question(text=conv.question or turn.text, lang=lang, intent="free", grade=grade)
-            answer = Composer(state.kb, state.retriever, question, self.top_k).more_routes(tuple(conv.routes))
+            answer = self.more_routes(conv.question or turn.text, conv.routes, lang, grade)
             answer.label = "more"
             return answer
         # «ещё» under a list of colleges asks more colleges; «тағы қандай мамандықтар бар» more specialities
@@ -643,6 +641,12 @@ class Advisor:
             return None
         question = Question(text=programme.title_ru, lang=lang, intent="free")
         return Composer(state.kb, state.retriever, question, self.top_k).programme(programme)
+
+    def more_routes(self, question: str, shown: list[str], lang: str = "ru", grade: int | None = None) -> Answer:
+        """The free-tuition routes after those `shown` for a question, numbered on, or that there are no more."""
+        state = self._state
+        asked = Question(text=question, lang=lang, intent="free", grade=grade)
+        return Composer(state.kb, state.retriever, asked, self.top_k).more_routes(tuple(shown))
 
     def about_colleges(self, college_ids: list[str], lang: str = "ru") -> Answer | None:
         """The cards of a few colleges (the ones a chat just listed); None when none is known."""

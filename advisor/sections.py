@@ -258,13 +258,12 @@ class Writer:
         when they are the answer's options (numbers go on after the `shown` ones: «а ещё варианты есть?»)."""
         # As options, every route in the end: «а ещё варианты есть?» goes on to the ones the search did not rank.
         rest = [r.id for r in self.kb.records["programme"]] if numbered else []
-        ids = [pid for pid in dict.fromkeys([*(["quotas"] if with_quotas else []), *ranked, *ALWAYS_FREE, *rest])
-               if pid not in shown and isinstance(self.kb.get(pid), Programme)][:limit]
+        programmes = [p for pid in dict.fromkeys([*(["quotas"] if with_quotas else []), *ranked, *ALWAYS_FREE, *rest])
+                      if pid not in shown and isinstance(p := self.kb.get(pid), Programme)][:limit]
+        ids = [p.id for p in programmes]
         lines, cited = [phrase("free_intro" if not shown else "free_more", self.lang)], {}
-        for number, pid in enumerate(ids, start=len(shown) + 1):
-            programme = self.kb.get(pid)
-            assert isinstance(programme, Programme)
-            cited[pid] = ranked.get(pid, 0.0)
+        for number, programme in enumerate(programmes, start=len(shown) + 1):
+            cited[programme.id] = ranked.get(programme.id, 0.0)
             told = first_sentence(self.t(programme.summary_ru, programme.summary_kk))
             # a long first sentence (the quotas' list of categories) is the card's: the title says enough here
             told = f": {told}" if len(told) <= ROUTE_LINE_CHARS else ""
@@ -273,7 +272,7 @@ class Writer:
             return Section(phrase("no_more_routes", self.lang))
         # the year and the advice to confirm, said once under the list: on every line they pushed the third route
         # off the screen
-        years = sorted({str(p.as_of) for pid in ids if (p := self.kb.get(pid)) and getattr(p, "changes_yearly", 0)})
+        years = sorted({str(p.as_of) for p in programmes if p.changes_yearly})
         if years:
             lines.append(f"({phrase('yearly', self.lang, year='–'.join(dict.fromkeys([years[0], years[-1]])))})")
         if numbered:
