@@ -277,8 +277,7 @@ class Advisor:
         detail = college_detail(text)
         # «a u bolashaka sait kakoi» under a town's colleges: that college (not «рахмет. Кастеев колледжине
         # дизайнга кашанга дейин тапсырады»: a question of its own about it).
-        # «он гос или частный»: «частный» is the question, not the «Частное учреждение …» of a college's name.
-        if (act in ABOUT_COLLEGES or not turn.sure or detail) and detail != "ownership" \
+        if (act in ABOUT_COLLEGES or not turn.sure or detail) \
                 and (named_college := self._college_named_in_thread(text, conv, place)) is not None:
             conv.college = named_college.id
             return self.about_college(named_college.id, lang, detail)

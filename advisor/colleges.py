@@ -12,10 +12,11 @@ from knowledge.schema import College, KnowledgeRecord, Speciality
 from knowledge.text import stemmed_tokens, tokens
 from knowledge.vocabulary import name_words_in_other_language
 
-# Words every college name may have: they tell no college from another.
+# Words every college name may have: they tell no college from another (nor does its ownership: «он гос или
+# частный?» asks it, and names no «Частное учреждение «Колледж медресе»»).
 COMMON_NAME_STEMS = frozenset(s.lower() for s in stemmed_tokens(
     "колледж колледжа колледжи колледжі колледжер kolledzh college государственный мемлекеттік учреждение мекемесі "
-    "имени атындағы ГККП ГКП КГКП ТОО ЖШС"))
+    "частное частный жеке меншік жекеменшік имени атындағы ГККП ГКП КГКП ТОО ЖШС"))
 # On folded text: «kolledzh» reads «колледж», «College» «цоллеге»; «политех» is a polytechnic college.
 SAYS_COLLEGE = re.compile(r"колледж|college|цоллег|политех")
 MIN_NAME_STEM = 4  # «там», «у них» are no part of a name

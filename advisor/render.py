@@ -6,6 +6,7 @@ Pure functions of records and text: nothing here looks anything up or keeps stat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from advisor.phrases import phrase
 from knowledge.schema import KnowledgeRecord, Speciality
@@ -98,3 +99,9 @@ def spreadsheet_cell(value: object) -> object:
 def quoted(name: str) -> str:
     """A name in «», unless it already quotes itself («КГУ «Шалкарский … колледж»» reads badly)."""
     return name if "«" in name else f"«{name}»"
+
+
+def year_span(years: Iterable[int | str]) -> str:
+    """«2025», or «2018–2025» for records of several years."""
+    ordered = sorted({str(year) for year in years})
+    return ordered[0] if len(ordered) == 1 else f"{ordered[0]}–{ordered[-1]}"

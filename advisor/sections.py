@@ -13,7 +13,16 @@ from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, Sourc
 from advisor.colleges import best_first, colleges_in, listed_specialities, near, rest_of_region, teaching
 from advisor.phrases import phrase
 from advisor.places import Place
-from advisor.render import BODY_CHARS, SCREEN_CHARS, citation, first_sentence, fit_message, in_language, study_length
+from advisor.render import (
+    BODY_CHARS,
+    SCREEN_CHARS,
+    citation,
+    first_sentence,
+    fit_message,
+    in_language,
+    study_length,
+    year_span,
+)
 from advisor.safety import SAFETY_RECORDS
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Admission, College, Faq, KnowledgeRecord, Profession, Programme, Speciality
@@ -200,8 +209,7 @@ class Writer:
             lines.append(phrase("more_colleges", self.lang, n=len(ordered) - MAX_COLLEGES_SHOWN))
         elif self.place and len(ordered) < FEW_COLLEGES and not self.skip:  # an honest count, not a list passed off as complete
             lines.append(phrase("few_colleges", self.lang, n=len(ordered)))
-        years = sorted({c.as_of for c in shown})
-        span = phrase("year_word", self.lang, year=f"{years[0]}–{years[-1]}" if len(years) > 1 else years[0])
+        span = phrase("year_word", self.lang, year=year_span(c.as_of for c in shown))
         if all_unofficial:  # said once, not on every line
             span += f" ({phrase('unofficial', self.lang)})"
         lines.append(phrase("college_data_year", self.lang, years=span))
@@ -260,7 +268,6 @@ class Writer:
         rest = [r.id for r in self.kb.records["programme"]] if numbered else []
         programmes = [p for pid in dict.fromkeys([*(["quotas"] if with_quotas else []), *ranked, *ALWAYS_FREE, *rest])
                       if pid not in shown and isinstance(p := self.kb.get(pid), Programme)][:limit]
-        ids = [p.id for p in programmes]
         lines, cited = [phrase("free_intro" if not shown else "free_more", self.lang)], {}
         for number, programme in enumerate(programmes, start=len(shown) + 1):
             cited[programme.id] = ranked.get(programme.id, 0.0)
@@ -268,16 +275,15 @@ class Writer:
             # a long first sentence (the quotas' list of categories) is the card's: the title says enough here
             told = f": {told}" if len(told) <= ROUTE_LINE_CHARS else ""
             lines.append(f"{f'{number}.' if numbered else '•'} {self.t(programme.title_ru, programme.title_kk)}{told}")
-        if not ids:
+        if not programmes:
             return Section(phrase("no_more_routes", self.lang))
         # the year and the advice to confirm, said once under the list: on every line they pushed the third route
         # off the screen
-        years = sorted({str(p.as_of) for p in programmes if p.changes_yearly})
-        if years:
-            lines.append(f"({phrase('yearly', self.lang, year='–'.join(dict.fromkeys([years[0], years[-1]])))})")
+        if yearly := [p.as_of for p in programmes if p.changes_yearly]:
+            lines.append(f"({phrase('yearly', self.lang, year=year_span(yearly))})")
         if numbered:
             lines.append(phrase("routes_pick_hint", self.lang))
-        return Section("\n".join(lines), cited, routes=ids if numbered else [])
+        return Section("\n".join(lines), cited, routes=[p.id for p in programmes] if numbered else [])
 
     def programme(self, programme: Programme) -> Section:
         """One programme in full: what it is and who it is for."""
