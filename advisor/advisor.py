@@ -58,6 +58,12 @@ class _State:
     intents: IntentModel
     fields: FieldModel | None
 
+    def composer(self, question: Question, top_k: int) -> Composer:
+        """A composer for one question over this state, reading fields with the field model when there is one."""
+        field_of = (lambda text: self.fields.read(text, self.retriever.query_vector(text))[1]) \
+            if self.fields is not None else None
+        return Composer(self.kb, self.retriever, question, top_k, field_of)
+
 
 @dataclass(frozen=True)
 class _Turn:
@@ -140,7 +146,7 @@ class Advisor:
         elif question.intent in BY_FIELD:
             # «когда подавать на медицинское?»: medical specialities have dates of their own.
             question = replace(question, field=question.field or self._field_named(cleaned))
-        answer = Composer(state.kb, state.retriever, question, top_k or self.top_k).compose()
+        answer = state.composer(question, top_k or self.top_k).compose()
         answer.label, answer.confidence = question.intent, prediction.confidence
         if is_vague(cleaned) and not names_a_speciality(answer):
             # «не знаю куда поступать» names no interest: a random list would mislead; offer the test instead.
@@ -226,7 +232,9 @@ class Advisor:
         # «3», or «соңғысы ше» read by the model as another chat act; «обратно к первым» is back.
         text, act = turn.text, turn.act
         number = self._option_number(turn)
-        return act == "pick_option" or bool(number) and (
+        # «номер их скинь пж» with a college in focus asks its phone, whatever «номер» suggests to the model
+        asks_contact = not number and bool(turn.conv.college or turn.conv.colleges) and bool(college_detail(text))
+        return act == "pick_option" and not asks_contact or bool(number) and (
             text.strip(" .!?#№").isdigit() or is_short(text) and leads_with_option(text)
             or act in CHAT_ACTS and act not in ("back", "more") and is_short(text))
 
@@ -324,6 +332,13 @@ class Advisor:
             return answer
         if more_specialities:
             return more_specialities
+        if act == "more" and not conv.listing and conv.college and conv.suggested:
+            # «tagy bar ma?» after a college's own list of specialities: that list is all its source names.
+            answer = self.about_college(conv.college, lang)
+            if answer is not None:
+                answer.answer = phrase("no_more_taught", lang) + "\n" + answer.answer
+                answer.label = "more"
+            return answer
         if act == "back" and (conv.listing or conv.asked == "colleges" and conv.question):
             # the last list of specialities again, or of colleges («artqa» after «тағы» under a list of colleges)
             asked = conv.listing or conv.question
@@ -371,8 +386,9 @@ class Advisor:
                                          **({"grade": grade} if grade else {})}
             return self.ask(f"{conv.question} {text}", lang=lang, grade=grade, city=city, overrides=overrides)
         if act in BY_FIELD and isinstance(spec := self.kb.get(conv.focus), Speciality):
-            # its own dates for a medical speciality, unless the message names another field
-            field_asked = self._field_named(text) or spec.group.value
+            # its own dates for a medical speciality, unless the message adds another field («а на педагогический
+            # когда?»); «когда документы подавать» names none, though the field model reads «документы» as office work
+            field_asked = marks_ellipsis(text) and self._field_named(text) or spec.group.value
             answer = self.ask(text, lang=lang, grade=grade, city=city, overrides={"field": field_asked})
             _note_question(conv, text, answer)  # a question of its own: «а после 9?» re-asks it
             return answer
@@ -436,13 +452,19 @@ class Advisor:
         return rest if question.sure and question.intent not in CHAT_ACTS | NOT_ABOUT_A_SPECIALITY else ""
 
     def _question_after_courtesy(self, text: str) -> str:
-        """«спасибо большое. а через интернет можно подать?», «salem, kolledjde oqu aqysyz ba?»: the question after
-        a thanks or a greeting, when the message as a whole reads as the courtesy; else the text itself."""
-        _, *rest = re.split(r"(?<=[.!?…,)])\s+", text, maxsplit=1)
-        if not rest or self.predict(text).intent not in COURTESY:
+        """The question in a message that as a whole reads as a courtesy or off-topic, when the model is sure of it:
+        after a thanks or a greeting («спасибо большое. а через интернет можно подать?», «рахмет 🙏 075ті қайдан
+        аламын»), or before a sentence about oneself («Онлайн тапсыруға бола ма? Біз ауданда тұрамыз»); else the
+        text itself."""
+        first, *rest = SENTENCE_BREAK.split(text, maxsplit=1)
+        if not rest:
             return text
-        question = self.predict(rest[0])
-        return rest[0] if question.sure and question.intent not in COURTESY | {"offtopic", "feedback"} else text
+        whole = self.predict(text).intent
+        part = rest[0] if whole in COURTESY else first if whole == "offtopic" and first.endswith("?") else ""
+        if not part:
+            return text
+        question = self.predict(part)
+        return part if question.sure and question.intent not in COURTESY | {"offtopic", "feedback"} else text
 
     def _other_interest(self, turn: _Turn) -> Answer | None:
         """«ал жануарларды емдеу ше?», «а если мне больше электрика нравится» after suggestions: suggest for it."""
@@ -505,6 +527,10 @@ class Advisor:
             return self.ask(text, lang=lang, grade=grade, city=city, overrides={"colleges": colleges})
         if not conv.focus:
             return self._clarify(text, lang) if pointed else None
+        if conv.asked == "colleges" and is_elliptic(text) and not pointed \
+                and (field := self._field_named(text)) and field != self._group_of(conv.focus):
+            # «a pedagogicheskiy?» after «a medicinskiy tam est?»: colleges of that field, not the focus's card
+            return self.ask(text, lang=lang, grade=grade, city=city, overrides={"intent": "colleges", "field": field})
         if act == "colleges" and place and asks_in_general(text) and SAYS_COLLEGE.search(folded_text(text)) \
                 and not pointed:
             # «а вообще какие колледжи в уральске есть» while primary teaching is talked about: the place's colleges,
@@ -576,7 +602,7 @@ class Advisor:
         state = self._state
         understood = understand(question, state.detector, self.predict(question), lang=answer.lang, grade=grade,
                                 place=find_place(city) if city else None)
-        composer = Composer(state.kb, state.retriever, understood, self.top_k)
+        composer = state.composer(understood, self.top_k)
         return composer.suggestion_answer(fresh)
 
     def _remember(self, conv: Conversation, answer: Answer) -> Conversation:
@@ -620,7 +646,7 @@ class Advisor:
             return None
         question = Question(text=spec.name_ru, lang=lang, intent=intent, grade=grade,
                             place=find_place(city) if city else None)
-        return Composer(state.kb, state.retriever, question, self.top_k).about(spec)
+        return state.composer(question, self.top_k).about(spec)
 
     def about_college(self, college_id: str, lang: str = "ru", detail: str = "") -> Answer | None:
         """One college's card, first the contact `detail` («phone», «address», «website») if asked; None for an
@@ -630,7 +656,7 @@ class Advisor:
         if not isinstance(college, College):
             return None
         question = Question(text=college.name, lang=lang, intent="colleges")
-        return Composer(state.kb, state.retriever, question, self.top_k).college(college, detail)
+        return state.composer(question, self.top_k).college(college, detail)
 
     def about_programme(self, programme_id: str, lang: str = "ru") -> Answer | None:
         """One free-tuition route in full (picked from a list); None for an unknown id."""
@@ -639,13 +665,13 @@ class Advisor:
         if not isinstance(programme, Programme):
             return None
         question = Question(text=programme.title_ru, lang=lang, intent="free")
-        return Composer(state.kb, state.retriever, question, self.top_k).programme(programme)
+        return state.composer(question, self.top_k).programme(programme)
 
     def more_routes(self, question: str, shown: list[str], lang: str = "ru", grade: int | None = None) -> Answer:
         """The free-tuition routes after those `shown` for a question, numbered on, or that there are no more."""
         state = self._state
         asked = Question(text=question, lang=lang, intent="free", grade=grade)
-        return Composer(state.kb, state.retriever, asked, self.top_k).more_routes(tuple(shown))
+        return state.composer(asked, self.top_k).more_routes(tuple(shown))
 
     def about_colleges(self, college_ids: list[str], lang: str = "ru") -> Answer | None:
         """The cards of a few colleges (the ones a chat just listed); None when none is known."""
@@ -654,7 +680,7 @@ class Advisor:
         if not colleges:
             return None
         question = Question(text=colleges[0].name, lang=lang, intent="colleges")
-        return Composer(state.kb, state.retriever, question, self.top_k).colleges_cards(colleges)
+        return state.composer(question, self.top_k).colleges_cards(colleges)
 
     def college_and_speciality(self, college_id: str, speciality_id: str, lang: str = "ru") -> Answer | None:
         """Whether one college teaches one speciality, and where it is taught near it; None for unknown ids."""
@@ -663,7 +689,7 @@ class Advisor:
         if not isinstance(college, College) or not isinstance(spec, Speciality):
             return None
         question = Question(text=spec.name_ru, lang=lang, intent="colleges", place=find_place(college.city or ""))
-        return Composer(state.kb, state.retriever, question, self.top_k).college_and_speciality(college, spec)
+        return state.composer(question, self.top_k).college_and_speciality(college, spec)
 
     def suggest_for_interests(self, weights: dict[str, float], lang: str = "ru",
                               grade: int | None = None) -> Answer:
@@ -682,7 +708,7 @@ class Advisor:
             suggestions.append(SpecialitySuggestion(spec.id, spec.code or "", spec.name_ru, spec.name_kk,
                                                     round(score, 4), why))
         question = Question(text="", lang=lang, intent="suggest", grade=grade)
-        composer = Composer(state.kb, state.retriever, question, self.top_k)
+        composer = state.composer(question, self.top_k)
         if not suggestions:
             return composer.not_found("suggest")
         return composer.suggestion_answer(suggestions)
@@ -731,6 +757,8 @@ SUGGESTING = frozenset({"suggest", "colleges", "clarify"})  # intents whose answ
 # message of a Kazakh chat reads Russian between 2.5 and 4.5 unless written in Russian.
 LANGUAGE_SWITCH_MARGINS = {"ru": 4.0, "kk": 4.5}
 COURTESY = frozenset({"greeting", "thanks", "goodbye"})
+# Where a message's courtesy or question ends: a stop, a comma, a bracket or an emoji, then a space.
+SENTENCE_BREAK = re.compile(r"(?<=[.!?…,)\u2600-\u27bf\U0001f300-\U0001faff])\s+")
 ABOUT_COLLEGES = frozenset({"colleges", "speciality_info", "suggest", "dormitory"})  # acts a named college answers
 NOT_ABOUT_A_SPECIALITY = frozenset({"offtopic", "suggest", "feedback", "vague"})  # no question beside an option
 CODE_WORDS = re.compile(r"(?i)(?<!\w)(код\w*|kod\w*|шифр\w*)")  # the word «code», not code as a job

@@ -7,6 +7,7 @@ wording (advisor/sections.py) are separate jobs; this module only chooses and or
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import TypeVar
@@ -111,14 +112,18 @@ UNCONFIRMED_CATEGORIES = ("orphan", "large_family", "kandas", "low_income", "mil
 class Composer:
     """Builds one answer for one question over one knowledge base and index."""
 
-    def __init__(self, kb: KnowledgeBase, retriever: HybridRetriever, question: Question, top_k: int):
+    def __init__(self, kb: KnowledgeBase, retriever: HybridRetriever, question: Question, top_k: int,
+                 field_of: Callable[[str], str] | None = None):
         self.kb = kb
         self.retriever = retriever
         self.q = question
         self.top_k = top_k
+        self.field_of = field_of  # the field a text surely points to ('' if none), by the field model; None without
         self.relevance = Relevance.of(question.text)
         self.folded = folded_text(question.text)  # what the word patterns below are matched on
-        self.write = Writer(kb, question.lang, question.grade, question.place, skip=frozenset(question.seen_colleges))
+        self.write = Writer(kb, question.lang, question.grade, question.place, skip=frozenset(question.seen_colleges),
+                            closest_first=partial(self._closest_first, kind="college", region=self._region),
+                            in_field=self._in_field)
         self.extra: list[Section] = []  # sections answering a second intent of the message, set by compose()
 
     def compose(self) -> Answer:
@@ -356,9 +361,7 @@ class Composer:
         named = [c for h in self._search(k=5, kinds=("college",), by_name_only=True)
                  if in_place(c := self.kb.get(h.id), self.q.place) and isinstance(c, College)] \
             if not specialities else []
-        closest_first = partial(self._closest_first, kind="college", region=self._region)
-        listed = replace(self.write, closest_first=closest_first).colleges([s.id for s in specialities], named=named,
-                                                                          focus=self.q.focus)
+        listed = self.write.colleges([s.id for s in specialities], named=named, focus=self.q.focus)
         sections = [join(listed, Section("", {s.id: s.score for s in specialities}), separator="")]
         if self.q.wants_free:
             sections.append(self._blank_line(self._free_routes(limit=2)))
@@ -450,6 +453,15 @@ class Composer:
         if spec and (work := self.write.t(spec.work_ru, spec.work_kk)):
             lead += f"\n{phrase('work', self.q.lang)}: {work}"  # «куда с ней берут?»: where its graduates work
         return self._labour_answer("salary", lead, facts)
+
+    def _in_field(self, college: College, speciality_ids: list[str]) -> bool:
+        """True when the college teaches a speciality of these specialities' fields, or (its list unknown) its name
+        surely points to one of them, as the field model reads it («Высший медицинский колледж» for midwifery)."""
+        fields = {spec.group.value for sid in speciality_ids if isinstance(spec := self.kb.get(sid), Speciality)}
+        taught = {spec.group.value for sid in college.specialities if isinstance(spec := self.kb.get(sid), Speciality)}
+        if taught or self.field_of is None:
+            return bool(fields & taught)
+        return self.field_of(college.name) in fields
 
     def _closest_first(self, records: list[R], kind: str, region: str = "") -> list[R]:
         """The records of one kind (in one region) ordered by closeness to the question in meaning."""

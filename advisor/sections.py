@@ -10,7 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from advisor.answer import Answer, CollegeSuggestion, ProgrammeSuggestion, SourceRef, SpecialitySuggestion
-from advisor.colleges import best_first, colleges_in, listed_specialities, near, rest_of_region, teaching
+from advisor.colleges import (
+    best_first,
+    colleges_around,
+    colleges_in,
+    known_details,
+    listed_specialities,
+    near,
+    rest_of_region,
+    teaching,
+)
 from advisor.phrases import phrase
 from advisor.places import Place
 from advisor.render import (
@@ -55,6 +64,8 @@ class Writer:
     place: Place | None = None
     # Orders records by closeness to the question; asked only where a list has nothing better to go by.
     closest_first: Callable[[list[College]], list[College]] | None = None
+    # Whether a college is of the specialities' field (by what it teaches, else by its name)
+    in_field: Callable[[College, list[str]], bool] | None = None
     skip: frozenset[str] = frozenset()  # colleges this chat has already listed («ещё» shows the next ones)
 
     def t(self, ru: str, kk: str) -> str:
@@ -162,11 +173,15 @@ class Writer:
                 return self._college_list(phrase("colleges_intro", self.lang, what=what, where=where), colleges,
                                           speciality_ids)
             missing = Section(phrase("no_colleges_here", self.lang, where=where, what=what))
-            # None teaches them here: the place's colleges, closest to the question first («колледж транспорта»
-            # puts Шымкент көлік колледжі first). Only here: beside a known speciality the closeness is noise.
-            others = near(self.kb.colleges, self.place) if self.place else []
-            others = self.closest_first(others) if self.closest_first else others
-            return join(missing, self.colleges([], others)) if others else missing
+            # None teaches them here: the place's colleges of the field first («Акушерское дело» in Almaty: its
+            # medical college, whose specialities the knowledge lacks), each closest to the question first
+            # («колледж транспорта» puts Шымкент көлік колледжі first). Only here: beside a known speciality the
+            # closeness is noise.
+            others = self._field_first(self._around(speciality_ids), speciality_ids)
+            if not others:
+                return missing
+            return join(missing, self._college_list(phrase("colleges_in", self.lang, where=where), others, [],
+                                                    by_closeness=True))
         if not self.place:
             return Section(phrase("ask_place", self.lang))
         colleges = near(self.kb.colleges, self.place)
@@ -174,9 +189,30 @@ class Writer:
             return Section(phrase("no_colleges_place", self.lang, where=where))
         return self._college_list(phrase("colleges_in", self.lang, where=where), colleges, speciality_ids, focus)
 
+    def _around(self, speciality_ids: list[str]) -> list[College]:
+        """The place's colleges, and of a town's region those of the specialities' field whose source names no
+        town («петропавлда медколледж»: the North Kazakhstan one)."""
+        if not self.place:
+            return []
+        here = near(self.kb.colleges, self.place)
+        if self.place.city and self.in_field:
+            here += [c for c in colleges_around(self.kb, self.place)
+                     if c not in here and self.in_field(c, speciality_ids)]
+        return here
+
+    def _field_first(self, colleges: list[College], speciality_ids: list[str]) -> list[College]:
+        """Those of the specialities' field first, then those a teenager can act on (more details known), then by
+        closeness to the question."""
+        ranked = self.closest_first(colleges) if self.closest_first else colleges
+        fits = self.in_field or (lambda college, ids: False)
+        return sorted(ranked, key=lambda c: (not fits(c, speciality_ids), -known_details(c)))
+
     def _college_list(self, head: str, colleges: list[College], speciality_ids: list[str],
-                      focus: str = "") -> Section:
-        ordered = [c for c in best_first(colleges, speciality_ids or [focus]) if c.id not in self.skip]
+                      focus: str = "", by_closeness: bool = False) -> Section:
+        """A list of colleges under a head, the best first (or in the given order of closeness to the question),
+        without those the chat has seen; the next part of the region, or no more, when all were seen."""
+        ranked = colleges if by_closeness else best_first(colleges, speciality_ids or [focus])
+        ordered = [c for c in ranked if c.id not in self.skip]
         if not ordered:
             # «ещё» after every college of a town: the rest of its region, then no more.
             if rest := rest_of_region(self.kb, self.place, speciality_ids, self.skip):

@@ -449,3 +449,48 @@ def test_more_after_a_list_of_one_field_goes_on_in_that_field(real_advisor) -> N
     _, chat = real_advisor.converse("оны Ақтауда оқуға бола ма?", chat)  # colleges now; specialities asked again
     again, _ = real_advisor.converse("тағы қандай мамандықтар бар осы салада?", chat)
     assert again.specialities and again.intent != "clarify", again.answer
+
+
+def test_colleges_of_the_field_come_first_where_none_is_known_to_teach_the_speciality(real_advisor) -> None:
+    _, chat = real_advisor.converse("ақтөбеде медколледж қайсы")
+    answer, _ = real_advisor.converse("ал алматыда?", chat)  # the knowledge lacks the Almaty college's list
+    bullets = [line for line in answer.answer.splitlines() if line.startswith("•")]
+    assert "медицинский колледж" in bullets[0], answer.answer
+    answer, _ = real_advisor.converse("петропавлда медколледж барма? 11 бітірдім")  # its record names no town
+    bullets = [line for line in answer.answer.splitlines() if line.startswith("•")]
+    assert "Северо-Казахстанский высший медицинский" in bullets[0], answer.answer
+
+
+def test_more_after_a_college_s_own_list_says_it_is_all_the_source_names(real_advisor) -> None:
+    _, chat = real_advisor.converse("ақтөбедегі маметова атындағы медколледжде қандай мамандықтар бар")
+    _, chat = real_advisor.converse("екіншісі туралы толығырақ", chat)
+    answer, _ = real_advisor.converse("tagy bar ma?", chat)
+    assert answer.intent != "clarify" and "басқа мамандықтары менің дереккөзімде жоқ" in answer.answer, answer.answer
+    assert "Мейіргер ісі" in answer.answer, answer.answer
+
+
+def test_a_question_after_a_thanks_or_before_a_word_about_oneself_is_answered(real_advisor) -> None:
+    _, chat = real_advisor.converse("медбике болғым келеді")
+    answer, _ = real_advisor.converse("рахмет 🙏 075ті қайдан аламын", chat)
+    assert answer.intent != "thanks" and "075" in answer.answer, answer.answer
+    answer, _ = real_advisor.converse("Онлайн тапсыруға бола ма? Біз ауданда тұрамыз, қалаға бару қиын")
+    assert "egov" in answer.answer, answer.answer
+
+
+def test_a_number_asked_of_the_college_in_focus_is_its_phone_not_an_option(real_advisor) -> None:
+    _, chat = real_advisor.converse("салам, в кызылорде есть многопрофильный колледж?")
+    answer, _ = real_advisor.converse("номер их скинь пж", chat)
+    assert "24-84-25" in answer.answer.splitlines()[0], answer.answer
+
+
+def test_dates_asked_after_medical_suggestions_are_the_medical_ones(real_advisor) -> None:
+    _, chat = real_advisor.converse("хочу лечить людей. после 9 класса можно куда-нибудь?")
+    answer, _ = real_advisor.converse("когда документы подавать", chat)  # «документы» is no field of its own
+    assert "15 августа" in answer.answer.splitlines()[0], answer.answer
+
+
+def test_another_field_said_after_colleges_of_a_field_is_not_the_focus_card(real_advisor) -> None:
+    _, chat = real_advisor.converse("v uralske est kolledzhi?")
+    _, chat = real_advisor.converse("a medicinskiy tam est?", chat)
+    answer, _ = real_advisor.converse("a pedagogicheskiy?", chat)
+    assert answer.intent == "colleges" and "Сестринское дело (код" not in answer.answer, answer.answer
