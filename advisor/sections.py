@@ -181,7 +181,7 @@ class Writer:
             if not others:
                 return missing
             return join(missing, self._college_list(phrase("colleges_in", self.lang, where=where), others, [],
-                                                    by_closeness=True))
+                                                    keep_order=True))
         if not self.place:
             return Section(phrase("ask_place", self.lang))
         colleges = near(self.kb.colleges, self.place)
@@ -208,10 +208,10 @@ class Writer:
         return sorted(ranked, key=lambda c: (not fits(c, speciality_ids), -known_details(c)))
 
     def _college_list(self, head: str, colleges: list[College], speciality_ids: list[str],
-                      focus: str = "", by_closeness: bool = False) -> Section:
-        """A list of colleges under a head, the best first (or in the given order of closeness to the question),
+                      focus: str = "", keep_order: bool = False) -> Section:
+        """A list of colleges under a head, the best first (or in the order given, when `keep_order`),
         without those the chat has seen; the next part of the region, or no more, when all were seen."""
-        ranked = colleges if by_closeness else best_first(colleges, speciality_ids or [focus])
+        ranked = colleges if keep_order else best_first(colleges, speciality_ids or [focus])
         ordered = [c for c in ranked if c.id not in self.skip]
         if not ordered:
             # «ещё» after every college of a town: the rest of its region, then no more.
