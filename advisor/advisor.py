@@ -160,6 +160,7 @@ class Advisor:
                  city: str | None = None, interests: tuple[str, ...] = ()) -> tuple[Answer, Conversation]:
         """Answer one message of a chat, read against the conversation; returns the new state."""
         conv = conversation if conversation is not None and not conversation.expired() else Conversation()
+        focus_before = conv.focus
         asked_lang, trimmed = language_asked((text or "").strip()[: self.max_chars])
         repeat = bool(asked_lang) and len(tokens(trimmed)) <= REQUEST_COURTESY_WORDS
         if repeat and not conv.question:  # «qazaqsha jaz» first: a word that it is heard
@@ -184,6 +185,8 @@ class Advisor:
                     and (named := self._named_speciality(asked, exact=True)):
                 conv.focus = named  # «…на автомеханика… бесплатно это?»: «а в Кокшетау где на это учат?» next
         answer.question = text
+        if conv.focus != focus_before and focus_before:
+            conv.previous_focus = focus_before
         return answer, self._remember(conv, answer)
 
     def _in_thread(self, text: str, conv: Conversation, lang: str, grade: int | None,
@@ -339,6 +342,10 @@ class Advisor:
                 answer.answer = phrase("no_more_taught", lang) + "\n" + answer.answer
                 answer.label = "more"
             return answer
+        if act == "back" and not conv.listing and conv.previous_focus and conv.topic == "speciality":
+            # «вернись к прошлой» after the card of another speciality asked on its own: the one before it
+            conv.focus = conv.previous_focus
+            return self.about_speciality(conv.focus, "info", lang, grade, city)
         if act == "back" and (conv.listing or conv.asked == "colleges" and conv.question):
             # the last list of specialities again, or of colleges («artqa» after «тағы» under a list of colleges)
             asked = conv.listing or conv.question

@@ -333,6 +333,14 @@ class Composer:
 
     def _speciality(self) -> Answer | None:
         specialities = self._best_named(self._specialities())[:1]  # «сметное дело» is not «Маркшейдерское дело»
+        # «расскажи про сварочное дело»: the field model reads «дело» as mining and may rank welding out; the
+        # speciality named by more words of its own name is the one asked about.
+        said = self._content_words()
+        named = self._named_speciality()
+        if named and name_words_said(self.kb, named.id, said) >= NAME_PHRASE \
+                and (not specialities or name_words_said(self.kb, specialities[0].id, said)
+                     < name_words_said(self.kb, named.id, said)):
+            specialities = [SpecialitySuggestion(named.id, named.code or "", named.name_ru, named.name_kk, 1.0, "")]
         return self._speciality_card(specialities[0]) if specialities else None
 
     def _speciality_card(self, suggestion: SpecialitySuggestion) -> Answer:

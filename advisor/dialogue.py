@@ -76,6 +76,7 @@ class Conversation:
     suggested: list[str] = field(default_factory=list)  # speciality ids of the last list, in order
     shown: list[str] = field(default_factory=list)  # every speciality id shown for the current question
     focus: str = ""  # the speciality being talked about
+    previous_focus: str = ""  # the one talked about before it («вернись к прошлой» after another card)
     college: str = ""  # the college being talked about
     colleges: list[str] = field(default_factory=list)  # the colleges of the last answer that listed some
     colleges_seen: list[str] = field(default_factory=list)  # every college listed for the current question

@@ -31,6 +31,10 @@ def first_sentence(text: str) -> str:
     return match.group(1) if match else text
 
 
+# The least room worth filling with the start of a line too long to fit whole.
+PARTIAL_LINE_CHARS = 200
+
+
 def fit_message(text: str, limit: int = BODY_CHARS) -> str:
     """The text cut at a line end to fit one screen, saying that more is behind the buttons."""
     if len(text) <= limit:
@@ -38,6 +42,9 @@ def fit_message(text: str, limit: int = BODY_CHARS) -> str:
     kept: list[str] = []
     for line in text.split("\n"):
         if len("\n".join([*kept, line])) > limit - 2:
+            room = limit - 2 - len("\n".join([*kept, ""]))
+            if room >= PARTIAL_LINE_CHARS:  # a long paragraph (the quotas in Kazakh) is cut at a word, not lost
+                kept.append(line[:room].rsplit(" ", 1)[0])
             break
         kept.append(line)
     while kept and (not kept[-1].strip() or kept[-1].rstrip().endswith(":")):  # no header left without its list

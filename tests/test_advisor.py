@@ -381,3 +381,21 @@ def test_a_town_named_in_a_college_s_name_still_lists_every_college_of_the_town(
     answer = real_advisor.ask("какие колледжи есть в Жезказгане")
     here = [college.name for college in real_advisor.kb.colleges if college.city == "Жезказган"]
     assert len(here) >= 2 and all(name in answer.answer for name in here), answer.answer
+
+
+def test_a_paragraph_too_long_for_the_screen_is_cut_at_a_word_not_lost() -> None:
+    from advisor.render import fit_message
+
+    paragraph = "квоты: " + "мүгедектігі бар адамдар — 10 %; " * 60
+    shown = fit_message("Иә, квоталар бар.\n" + paragraph)
+    assert len(shown) <= 900 and "мүгедектігі бар адамдар — 10 %" in shown, shown
+
+
+def test_the_quotas_in_kazakh_are_listed_not_cut_to_an_ellipsis(real_advisor) -> None:
+    answer = real_advisor.ask("квота бар ма?")
+    assert answer.lang == "kk" and "10 %" in answer.answer and "35 %" in answer.answer, answer.answer
+
+
+def test_a_speciality_named_by_its_own_name_is_described_whatever_its_field_reads(real_advisor) -> None:
+    answer = real_advisor.ask("расскажи про сварочное дело пж")
+    assert answer.answer.startswith("Сварочное дело"), answer.answer  # not «Маркшейдерское дело»

@@ -494,3 +494,12 @@ def test_another_field_said_after_colleges_of_a_field_is_not_the_focus_card(real
     _, chat = real_advisor.converse("a medicinskiy tam est?", chat)
     answer, _ = real_advisor.converse("a pedagogicheskiy?", chat)
     assert answer.intent == "colleges" and "Сестринское дело (код" not in answer.answer, answer.answer
+
+
+def test_back_after_another_speciality_s_card_returns_to_the_one_before(real_advisor) -> None:
+    _, chat = real_advisor.converse("туризм это что за специальность")
+    _, chat = real_advisor.converse("а гостиничный бизнес?", chat)
+    answer, chat = real_advisor.converse("ладно, вернись к прошлой", chat)
+    assert answer.answer.startswith("Туризм"), answer.answer
+    answer, _ = real_advisor.converse("кем по ней работать", chat)
+    assert answer.answer.startswith("Туризм") and "Менеджер по туризму" in answer.answer, answer.answer
