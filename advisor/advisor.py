@@ -60,9 +60,12 @@ class _State:
 
     def composer(self, question: Question, top_k: int) -> Composer:
         """A composer for one question over this state, reading fields with the field model when there is one."""
-        field_of = (lambda text: self.fields.read(text, self.retriever.query_vector(text))[1]) \
-            if self.fields is not None else None
-        return Composer(self.kb, self.retriever, question, top_k, field_of)
+        return Composer(self.kb, self.retriever, question, top_k,
+                        self.field_named if self.fields is not None else None)
+
+    def field_named(self, text: str) -> str:
+        """The field of specialities a text surely names on its own («шығармашылыққа ше?»), or ''."""
+        return self.fields.read(text, self.retriever.query_vector(text))[1] if self.fields is not None else ""
 
 
 @dataclass(frozen=True)
@@ -548,8 +551,7 @@ class Advisor:
 
     def _field_named(self, text: str) -> str:
         """The field of specialities a message surely names on its own («шығармашылыққа ше?»), or ''."""
-        state = self._state
-        return state.fields.read(text, state.retriever.query_vector(text))[1] if state.fields is not None else ""
+        return self._state.field_named(text)
 
     @staticmethod
     def _clarify(text: str, lang: str) -> Answer:

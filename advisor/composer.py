@@ -337,9 +337,9 @@ class Composer:
         # speciality named by more words of its own name is the one asked about.
         said = self._content_words()
         named = self._named_speciality()
-        if named and name_words_said(self.kb, named.id, said) >= NAME_PHRASE \
-                and (not specialities or name_words_said(self.kb, specialities[0].id, said)
-                     < name_words_said(self.kb, named.id, said)):
+        named_words = name_words_said(self.kb, named.id, said) if named else 0
+        if named and named_words >= NAME_PHRASE \
+                and (not specialities or name_words_said(self.kb, specialities[0].id, said) < named_words):
             specialities = [SpecialitySuggestion(named.id, named.code or "", named.name_ru, named.name_kk, 1.0, "")]
         return self._speciality_card(specialities[0]) if specialities else None
 
